@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The full test run (README's test command, and what CI runs):
+#   1. install dependencies (apt-get, Debian 12);
+#   2. build with -Werror and run every test (unit, fuzz corpus replay, e2e);
+#   3. build with ASan+UBSan and run every test again;
+#   4. build the libFuzzer targets with clang and fuzz each for a short while;
+#   5. run each benchmark once, briefly, so they cannot rot.
+# Build trees go to $SHYPE_BUILD_ROOT (default: ./out).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${SHYPE_BUILD_ROOT:-$top/out}
+fuzz_seconds=${SHYPE_FUZZ_SECONDS:-20}
+jobs=$(nproc)
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+step "dependencies"
+"$top/scripts/install-deps.sh"
+
+step "build (RelWithDebInfo, -Werror)"
+"$top/scripts/build.sh" "$out/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+step "tests"
+ctest --test-dir "$out/release" --output-on-failure -j "$jobs" --timeout 600
+
+step "build (ASan+UBSan)"
+"$top/scripts/build.sh" "$out/asan" -DCMAKE_BUILD_TYPE=Debug -DSHYPE_SANITIZE=address,undefined \
+  -DSHYPE_BUILD_BENCHMARKS=OFF
+step "tests under ASan+UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$out/asan" --output-on-failure -j "$jobs" --timeout 900
+
+step "libFuzzer smoke (${fuzz_seconds}s per target)"
+CXX=clang++ "$top/scripts/build.sh" "$out/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHYPE_FUZZ=ON \
+  -DSHYPE_BUILD_TESTS=OFF -DSHYPE_BUILD_BENCHMARKS=OFF
+"$top/scripts/fuzz-smoke.sh" "$out/fuzz" "$fuzz_seconds"
+
+step "benchmarks (smoke)"
+for b in "$out"/release/tests/bench/*_bench; do
+  [ -x "$b" ] || continue
+  "$b" --benchmark_min_time=0.001 >/dev/null
+  echo "ran $(basename "$b")"
+done
+
+step "all tests passed"
