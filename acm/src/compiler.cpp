@@ -1,6 +1,8 @@
 #include "acm/compiler.hpp"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
 
 #include "acm/fingerprint.hpp"
 #include "acm/semantic_check.hpp"
@@ -58,6 +60,19 @@ Result<CompiledPolicy> compile_policy(const PolicyModel& model,
   auto ste_lookup = [&](const std::string& name) { return n.ste_type_index(name); };
   auto chwall_lookup = [&](const std::string& name) { return n.chwall_type_index(name); };
 
+  // Labels by name (views into the model), so that filling the rows stays
+  // linear in the size of the policy.
+  std::unordered_map<std::string_view, const Label*> vm_by_name;
+  std::unordered_map<std::string_view, const Label*> resource_by_name;
+  vm_by_name.reserve(model.vm_labels.size());
+  resource_by_name.reserve(model.resource_labels.size());
+  for (const auto& l : model.vm_labels) vm_by_name.emplace(l.name, &l);
+  for (const auto& l : model.resource_labels) resource_by_name.emplace(l.name, &l);
+  auto lookup = [](const auto& map, const std::string& name) -> const Label* {
+    auto it = map.find(name);
+    return it == map.end() ? nullptr : it->second;
+  };
+
   std::vector<std::uint32_t> row;
   const std::size_t vm_count = n.vm_labels.size();
   image.vm_label_count = static_cast<std::uint32_t>(vm_count);
@@ -69,7 +84,7 @@ Result<CompiledPolicy> compile_policy(const PolicyModel& model,
     image.chwall_labels.reserve(vm_count, vm_count);
   }
   for (std::size_t i = 0; i < vm_count; ++i) {
-    const Label* label = model.find_vm_label(n.vm_labels[i]);  // null for __NULL_LABEL__
+    const Label* label = lookup(vm_by_name, n.vm_labels[i]);  // null for __NULL_LABEL__
     if (label) {
       if (auto s = resolve_types(label->ste_types, ste_lookup, row); !s) return tl::unexpected(s.error());
     } else {
@@ -85,7 +100,7 @@ Result<CompiledPolicy> compile_policy(const PolicyModel& model,
     image.chwall_labels.add_row(row);
   }
   for (const auto& name : n.resource_labels) {
-    const Label* label = model.find_resource_label(name);
+    const Label* label = lookup(resource_by_name, name);
     if (auto s = resolve_types(label->ste_types, ste_lookup, row); !s) return tl::unexpected(s.error());
     image.ste_labels.add_row(row);
   }

@@ -1,11 +1,11 @@
 #include "acm/semantic_check.hpp"
 
 #include <algorithm>
-#include <map>
-#include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace shype::acm {
 namespace {
@@ -83,9 +83,13 @@ class Checker {
     }
   }
 
-  void declare_types(const std::vector<NamedItem>& types, std::set<std::string>& declared,
-                     const char* what) {
-    std::unordered_map<std::string, const NamedItem*> first;
+  // Names are views into the model, which outlives the checker.
+  using NameSet = std::unordered_set<std::string_view>;
+
+  void declare_types(const std::vector<NamedItem>& types, NameSet& declared, const char* what) {
+    std::unordered_map<std::string_view, const NamedItem*> first;
+    first.reserve(types.size());
+    declared.reserve(types.size());
     for (const auto& t : types) {
       check_name(t.name, t.where, what);
       auto [it, inserted] = first.emplace(t.name, &t);
@@ -113,13 +117,15 @@ class Checker {
                    "types is always compiled with Chinese Wall as primary component");
     }
     if (!model_.chwall) return;
-    for (const auto& set : model_.chwall->conflict_sets) {
+    const auto& sets = model_.chwall->conflict_sets;
+    for (std::size_t index = 0; index < sets.size(); ++index) {
+      const ConflictSet& set = sets[index];
       if (set.name.empty()) out_.error(at(set.where), "conflict set has no name");
       if (set.types.empty()) {
         out_.error(at(set.where), "conflict set '" + set.name + "' is empty");
         continue;
       }
-      std::set<std::string> seen;
+      NameSet seen;
       for (const auto& t : set.types) {
         if (!chwall_types_.count(t.name)) {
           out_.error(at(t.where), "conflict set '" + set.name + "' names undeclared Chinese Wall type '" +
@@ -127,6 +133,8 @@ class Checker {
         }
         if (!seen.insert(t.name).second) {
           out_.error(at(t.where), "conflict set '" + set.name + "' names type '" + t.name + "' twice");
+        } else {
+          sets_with_type_[t.name].push_back(index);
         }
       }
       if (seen.size() == 1) {
@@ -137,21 +145,31 @@ class Checker {
   }
 
   void check_label_types(const Label& label, const std::vector<NamedItem>& types,
-                         const std::set<std::string>& declared, const char* kind) {
-    std::set<std::string> seen;
+                         const NameSet& declared, const char* kind) {
     for (const auto& t : types) {
       if (!declared.count(t.name)) {
         out_.error(at(t.where), "label '" + label.name + "' uses undeclared " + kind + " '" +
                                     t.name + "'");
       }
-      if (!seen.insert(t.name).second) {
-        out_.error(at(t.where), "label '" + label.name + "' names " + kind + " '" + t.name + "' twice");
+    }
+    if (types.size() < 2) return;
+    // Labels hold a handful of types, except a few (Domain-0's) that hold
+    // them all: sorting views finds repeats without a set per label.
+    std::vector<const NamedItem*> sorted;
+    sorted.reserve(types.size());
+    for (const auto& t : types) sorted.push_back(&t);
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const NamedItem* a, const NamedItem* b) { return a->name < b->name; });
+    for (std::size_t i = 1; i < sorted.size(); ++i) {
+      if (sorted[i]->name == sorted[i - 1]->name) {
+        out_.error(at(sorted[i]->where), "label '" + label.name + "' names " + kind + " '" +
+                                             sorted[i]->name + "' twice");
       }
     }
   }
 
   void check_renames(const std::vector<Label>& labels, const char* kind) {
-    std::unordered_map<std::string, const Label*> renamed_from;
+    std::unordered_map<std::string_view, const Label*> renamed_from;
     for (const auto& label : labels) {
       if (!label.from) continue;
       if (label.from->empty()) {
@@ -167,7 +185,8 @@ class Checker {
   }
 
   void check_vm_labels() {
-    std::unordered_map<std::string, const Label*> names;
+    std::unordered_map<std::string_view, const Label*> names;
+    names.reserve(model_.vm_labels.size());
     for (const auto& label : model_.vm_labels) {
       check_name(label.name, label.where, "VM label");
       auto [it, inserted] = names.emplace(label.name, &label);
@@ -202,27 +221,34 @@ class Checker {
   }
 
   // Manual 10.3.3: "It is illegal to define labels including conflicting
-  // Chinese Wall types" - two types of one conflict set in one label.
+  // Chinese Wall types" - two types of one conflict set in one label. Looks
+  // only at the sets that name one of the label's types.
   void check_conflicting_types(const Label& label) {
     if (!model_.chwall || label.chwall_types.size() < 2) return;
-    std::set<std::string> own;
-    for (const auto& t : label.chwall_types) own.insert(t.name);
-    for (const auto& set : model_.chwall->conflict_sets) {
-      std::vector<std::string> both;
-      std::set<std::string> seen;
-      for (const auto& t : set.types) {
-        if (own.count(t.name) && seen.insert(t.name).second) both.push_back(t.name);
-      }
-      if (both.size() >= 2) {
-        out_.error(at(label.where), "VM label '" + label.name + "' holds Chinese Wall types '" +
-                                        both[0] + "' and '" + both[1] + "' of conflict set '" +
-                                        set.name + "'");
-      }
+    std::unordered_map<std::size_t, std::vector<std::string_view>> hits;  // set -> label types in it
+    NameSet own;
+    for (const auto& t : label.chwall_types) {
+      if (!own.insert(t.name).second) continue;
+      auto it = sets_with_type_.find(t.name);
+      if (it == sets_with_type_.end()) continue;
+      for (std::size_t set : it->second) hits[set].push_back(t.name);
+    }
+    std::vector<std::size_t> conflicting;
+    for (const auto& [set, types] : hits) {
+      if (types.size() >= 2) conflicting.push_back(set);
+    }
+    std::sort(conflicting.begin(), conflicting.end());  // report in document order
+    for (std::size_t set : conflicting) {
+      const auto& types = hits[set];
+      out_.error(at(label.where), "VM label '" + label.name + "' holds Chinese Wall types '" +
+                                      std::string(types[0]) + "' and '" + std::string(types[1]) +
+                                      "' of conflict set '" + model_.chwall->conflict_sets[set].name + "'");
     }
   }
 
   void check_resource_labels() {
-    std::unordered_map<std::string, const Label*> names;
+    std::unordered_map<std::string_view, const Label*> names;
+    names.reserve(model_.resource_labels.size());
     for (const auto& label : model_.resource_labels) {
       check_name(label.name, label.where, "resource label");
       auto [it, inserted] = names.emplace(label.name, &label);
@@ -244,12 +270,40 @@ class Checker {
       check_label_types(label, label.ste_types, ste_types_, "STE type");
     }
     check_renames(model_.resource_labels, "resource label");
+    check_unlabeled_resource();
+  }
+
+  // Unlabeled resources are decided with STE row 0, the VM label
+  // __UNLABELED__ (Xen's numbering, numbering.hpp). A resource label
+  // __UNLABELED__ whose types differ from that row would silently not mean
+  // what it says.
+  void check_unlabeled_resource() {
+    const Label* res = model_.find_resource_label(kUnlabeled);
+    if (!res) return;
+    const Label* vm = model_.find_vm_label(kUnlabeled);
+    auto names = [](const Label* l) {
+      std::vector<std::string_view> out;
+      if (l) {
+        for (const auto& t : l->ste_types) out.push_back(t.name);
+      }
+      std::sort(out.begin(), out.end());
+      return out;
+    };
+    if (names(res) != names(vm)) {
+      out_.warning(at(res->where),
+                   std::string("resource label '") + std::string(kUnlabeled) +
+                       "' is decided with the STE types of the VM label '" + std::string(kUnlabeled) +
+                       "' (" + (vm ? "which differ" : "which this policy does not define") +
+                       "); its own types are ignored");
+    }
   }
 
   const PolicyModel& model_;
   Diagnostics out_;
-  std::set<std::string> ste_types_;
-  std::set<std::string> chwall_types_;
+  NameSet ste_types_;
+  NameSet chwall_types_;
+  // CHWALL type -> indexes of the conflict sets naming it.
+  std::unordered_map<std::string_view, std::vector<std::size_t>> sets_with_type_;
 };
 
 }  // namespace
