@@ -12,7 +12,7 @@ out=${SHYPE_BUILD_ROOT:-$top/out}
 fuzz_seconds=${SHYPE_FUZZ_SECONDS:-20}
 jobs=$(nproc)
 
-step() { printf '\n== %s ==\n' "$*"; }
+step() { printf '\n== %s == (%ds elapsed)\n' "$*" "$SECONDS"; }
 
 step "dependencies"
 "$top/scripts/install-deps.sh"

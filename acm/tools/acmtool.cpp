@@ -183,10 +183,10 @@ const PolicyNames* names_of(const PolicyImage& image) {
 std::string type_list(const PolicyImage& image, std::span<const std::uint32_t> types, bool ste) {
   const PolicyNames* names = names_of(image);
   std::string out;
+  const std::vector<std::string>* list = names ? (ste ? &names->ste_types : &names->chwall_types) : nullptr;
   for (std::uint32_t t : types) {
     if (!out.empty()) out += ", ";
-    const auto& list = ste ? names->ste_types : names->chwall_types;
-    out += names && t < list.size() ? list[t] : "#" + std::to_string(t);
+    out += list && t < list->size() ? (*list)[t] : "#" + std::to_string(t);
   }
   return out.empty() ? "(none)" : out;
 }

@@ -44,10 +44,19 @@ TEST(PolicyLoader, ShippedPoliciesLoadCleanly) {
 
 TEST(PolicyLoader, OddButValidInputsLoad) {
   for (const char* name : {"valid_minimal.xml", "name_whitespace.xml",
-                           "prefixed_cdata_comments.xml", "schema_location_ignored.xml"}) {
+                           "prefixed_cdata_comments.xml", "schema_location_ignored.xml",
+                           "vio_empty_chwall_types.xml"}) {
     auto loaded = load_fixture(name);
     EXPECT_TRUE(loaded) << name << "\n" << loaded.error().to_string();
   }
+  // Manual 10.3.4: a VIO server label whose ChineseWallTypes is empty has no
+  // Chinese Wall type, so it runs beside any workload.
+  auto vio = load_fixture("vio_empty_chwall_types.xml");
+  ASSERT_TRUE(vio);
+  const Label* label = vio->model.find_vm_label("VIOServer");
+  ASSERT_NE(label, nullptr);
+  EXPECT_TRUE(label->chwall_types.empty());
+  EXPECT_EQ(label->ste_types.size(), 2u);
 }
 
 TEST(PolicyLoader, CheckerWarningsAreReturned) {
@@ -207,7 +216,7 @@ INSTANTIATE_TEST_SUITE_P(BadInputs, PolicyLoaderRejects, ::testing::ValuesIn(kBa
 TEST(PolicyLoader, EveryFixtureIsExercised) {
   std::set<std::string> covered = {"valid_minimal.xml", "name_whitespace.xml",
                                    "prefixed_cdata_comments.xml", "schema_location_ignored.xml",
-                                   "single_type_conflict_set.xml"};
+                                   "single_type_conflict_set.xml", "vio_empty_chwall_types.xml"};
   for (const auto& bad : kBadInputs)
     covered.insert(bad.fixture);
   for (const auto& entry : std::filesystem::directory_iterator(fixture_path(""))) {
