@@ -90,7 +90,7 @@ run 0 "$genpolicy" --types 10000 --labels 10000 --seed 42 -o "$work/big-security
 acm 0 compile "$work/big-security_policy.xml" --format compact -o "$work/big.bin"
 acm 3 decide "$work/big.bin" share Org1 Org2
 acm 0 decide "$work/big.bin" share Org214 res:Org214
-acm 3 decide "$work/big.bin" admit Org41 --running Org214
-acm 0 decide "$work/big.bin" admit Org41 --running Org1729
+acm 3 decide "$work/big.bin" admit Org1922 --running Org1991
+acm 0 decide "$work/big.bin" admit Org1922 --running Org527
 
 printf '\ndemo: every decision matched the manual\n'
