@@ -28,7 +28,10 @@ section() { printf '\n==== %s ====\n' "$*"; }
 run() {
   local expected=$1
   shift
-  printf '\n$ %s\n' "${*//$work/}"
+  local shown="$*"
+  shown=${shown//$out\/release\/acm\/tools\//}
+  shown=${shown//$out\/release\/tests\/bench\//}
+  printf '\n$ %s\n' "${shown//$work/}"
   set +e
   "$@" 2>&1 | sed "s|$work||g"
   local status=${PIPESTATUS[0]}
@@ -93,4 +96,4 @@ acm 0 decide "$work/big.bin" share Org214 res:Org214
 acm 3 decide "$work/big.bin" admit Org1922 --running Org1991
 acm 0 decide "$work/big.bin" admit Org1922 --running Org527
 
-printf '\ndemo: every decision matched the manual\n'
+printf '\ndemo: every decision was the expected one\n'
