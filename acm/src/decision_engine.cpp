@@ -8,12 +8,6 @@
 namespace shype::acm {
 namespace {
 
-std::string hex32(std::uint32_t value) {
-  char text[16];
-  std::snprintf(text, sizeof text, "0x%08x", value);
-  return text;
-}
-
 std::string hex_code(std::uint32_t value) {
   char text[16];
   std::snprintf(text, sizeof text, "0x%x", value);

@@ -9,12 +9,6 @@
 namespace shype::acm {
 namespace {
 
-std::string hex32(std::uint32_t value) {
-  char text[16];
-  std::snprintf(text, sizeof text, "0x%08x", value);
-  return text;
-}
-
 bool is_unlabeled(std::string_view label) {
   return label.empty() || label == kUnlabeled;
 }

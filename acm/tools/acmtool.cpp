@@ -168,12 +168,6 @@ json warnings_json(const Diagnostics& warnings) {
   return out;
 }
 
-std::string hex32(std::uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08x", v);
-  return buf;
-}
-
 // ---------------------------------------------------------------- names
 
 const PolicyNames* names_of(const PolicyImage& image) {

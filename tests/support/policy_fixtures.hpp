@@ -8,6 +8,9 @@ namespace shype::acm::testing {
 
 // policies/mytest-security_policy.xml (manual Figures 10.3, 10.4).
 PolicyModel mytest_model();
+// policies/mytest_update-security_policy.xml: the update of manual Figures
+// 10.5-10.7 (__UNLABELED__ dropped, A-Bank departments renamed with `from`).
+PolicyModel mytest_update_model();
 // policies/DEFAULT-security_policy.xml.
 PolicyModel default_model();
 // policies/example/test-security_policy.xml.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace shype::acm {
 
@@ -27,6 +28,10 @@ inline constexpr Ssidref kInvalidSsidref = 0xffffffff;
 [[nodiscard]] constexpr Ssidref resource_ssidref(std::uint32_t ste_row) noexcept {
   return make_ssidref(0, ste_row);
 }
+
+// "0x00020002": how ssidrefs (and other 32-bit codes) are written in
+// messages, map files and JSON.
+[[nodiscard]] std::string hex32(std::uint32_t value);
 
 static_assert(vm_ssidref(1) == kBootstrapSsidref);
 static_assert(vm_ssidref(2) == 0x00020002);

@@ -12,41 +12,7 @@ using testing::items;
 using testing::resource_label;
 using testing::vm_label;
 
-// policies/mytest_update-security_policy.xml: the manual's Figures 10.5-10.7.
-PolicyModel mytest_update_model() {
-  PolicyModel m;
-  m.header.name = "mytest";
-  m.header.date = "Mon Nov 26 10:22:07 2007";
-  m.header.version = {1, 1};
-  m.header.from_policy = FromPolicy{"mytest", {1, 0}};
-  const auto types = {"SystemManagement", "A-Bank", "A-Bank.SU", "A-Bank.MA", "B-Bank", "AutoCorp"};
-  m.ste = SimpleTypeEnforcementComponent{false, items(types), {}};
-  m.chwall = ChineseWallComponent{true, items(types), {}, {}};
-  m.chwall->conflict_sets.push_back({"RER", items({"A-Bank", "B-Bank"}), {}});
-  m.chwall->conflict_sets.push_back({"RER", items({"A-Bank.MA", "A-Bank.SU"}), {}});
-  m.has_subject_labels = true;
-  m.bootstrap = item("SystemManagement");
-  m.vm_labels.push_back(vm_label("SystemManagement", types, {"SystemManagement"}));
-  m.vm_labels.push_back(vm_label(
-      "A-Bank-WL", {"SystemManagement", "A-Bank", "A-Bank.SU", "A-Bank.MA"}, {"SystemManagement"}));
-  m.vm_labels.push_back(vm_label("A-Bank", {"A-Bank"}, {"A-Bank"}));
-  m.vm_labels.push_back(vm_label("A-Bank.SU", {"A-Bank.SU"}, {"A-Bank", "A-Bank.SU"}));
-  m.vm_labels.back().from = "A-Bank.SecurityUnderwriting";
-  m.vm_labels.push_back(vm_label("A-Bank.MA", {"A-Bank.MA"}, {"A-Bank", "A-Bank.MA"}));
-  m.vm_labels.back().from = "A-Bank.MarketAnalysis";
-  m.vm_labels.push_back(vm_label("B-Bank", {"B-Bank"}, {"B-Bank"}));
-  m.vm_labels.push_back(vm_label("AutoCorp", {"AutoCorp"}, {"AutoCorp"}));
-  m.has_object_labels = true;
-  m.resource_labels.push_back(resource_label("SystemManagement", "SystemManagement"));
-  m.resource_labels.push_back(resource_label("A-Bank", "A-Bank"));
-  m.resource_labels.push_back(resource_label("A-Bank.SU", "A-Bank.SU"));
-  m.resource_labels.back().from = "A-Bank.SecurityUnderwriting";
-  m.resource_labels.push_back(resource_label("A-Bank.MA", "A-Bank.MA"));
-  m.resource_labels.back().from = "A-Bank.MarketAnalysis";
-  m.resource_labels.push_back(resource_label("B-Bank", "B-Bank"));
-  m.resource_labels.push_back(resource_label("AutoCorp", "AutoCorp"));
-  return m;
-}
+using testing::mytest_update_model;
 
 Label* find_vm(PolicyModel& m, const std::string& name) {
   for (auto& l : m.vm_labels) {

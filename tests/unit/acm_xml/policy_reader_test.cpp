@@ -19,43 +19,7 @@ PolicyModel parse_file_or_fail(const std::filesystem::path& path) {
   return model ? *model : PolicyModel{};
 }
 
-// policies/mytest_update-security_policy.xml: the update of manual Figures
-// 10.5-10.7 (__UNLABELED__ dropped, A-Bank departments renamed).
-PolicyModel mytest_update_model() {
-  using acm::testing::items;
-  using acm::testing::resource_label;
-  using acm::testing::vm_label;
-  PolicyModel m;
-  m.header.name = "mytest";
-  m.header.date = "Mon Nov 26 10:22:07 2007";
-  m.header.version = {1, 1};
-  m.header.from_policy = FromPolicy{"mytest", {1, 0}};
-  const auto types = {"SystemManagement", "A-Bank", "A-Bank.SU", "A-Bank.MA", "B-Bank", "AutoCorp"};
-  m.ste = SimpleTypeEnforcementComponent{false, items(types), {}};
-  m.chwall = ChineseWallComponent{true, items(types), {}, {}};
-  m.chwall->conflict_sets.push_back({"RER", items({"A-Bank", "B-Bank"}), {}});
-  m.chwall->conflict_sets.push_back({"RER", items({"A-Bank.MA", "A-Bank.SU"}), {}});
-  m.has_subject_labels = true;
-  m.bootstrap = acm::testing::item("SystemManagement");
-  m.vm_labels.push_back(vm_label("SystemManagement", types, {"SystemManagement"}));
-  m.vm_labels.push_back(vm_label(
-      "A-Bank-WL", {"SystemManagement", "A-Bank", "A-Bank.SU", "A-Bank.MA"}, {"SystemManagement"}));
-  m.vm_labels.push_back(vm_label("A-Bank", {"A-Bank"}, {"A-Bank"}));
-  m.vm_labels.push_back(vm_label("A-Bank.SU", {"A-Bank.SU"}, {"A-Bank", "A-Bank.SU"}));
-  m.vm_labels.back().from = "A-Bank.SecurityUnderwriting";
-  m.vm_labels.push_back(vm_label("A-Bank.MA", {"A-Bank.MA"}, {"A-Bank", "A-Bank.MA"}));
-  m.vm_labels.back().from = "A-Bank.MarketAnalysis";
-  m.vm_labels.push_back(vm_label("B-Bank", {"B-Bank"}, {"B-Bank"}));
-  m.vm_labels.push_back(vm_label("AutoCorp", {"AutoCorp"}, {"AutoCorp"}));
-  m.has_object_labels = true;
-  for (const char* t :
-       {"SystemManagement", "A-Bank", "A-Bank.SU", "A-Bank.MA", "B-Bank", "AutoCorp"}) {
-    m.resource_labels.push_back(resource_label(t, t));
-  }
-  m.resource_labels[2].from = "A-Bank.SecurityUnderwriting";
-  m.resource_labels[3].from = "A-Bank.MarketAnalysis";
-  return m;
-}
+using acm::testing::mytest_update_model;
 
 TEST(PolicyReader, ShippedPoliciesEqualTheModelsBuiltInCode) {
   EXPECT_EQ(parse_file_or_fail(policy_path("mytest-security_policy.xml")),
