@@ -66,8 +66,10 @@ Result<CompiledPolicy> compile_policy(const PolicyModel& model,
   std::unordered_map<std::string_view, const Label*> resource_by_name;
   vm_by_name.reserve(model.vm_labels.size());
   resource_by_name.reserve(model.resource_labels.size());
-  for (const auto& l : model.vm_labels) vm_by_name.emplace(l.name, &l);
-  for (const auto& l : model.resource_labels) resource_by_name.emplace(l.name, &l);
+  for (const auto& l : model.vm_labels)
+    vm_by_name.emplace(l.name, &l);
+  for (const auto& l : model.resource_labels)
+    resource_by_name.emplace(l.name, &l);
   auto lookup = [](const auto& map, const std::string& name) -> const Label* {
     auto it = map.find(name);
     return it == map.end() ? nullptr : it->second;
@@ -77,7 +79,8 @@ Result<CompiledPolicy> compile_policy(const PolicyModel& model,
   const std::size_t vm_count = n.vm_labels.size();
   image.vm_label_count = static_cast<std::uint32_t>(vm_count);
   image.ste_type_count = static_cast<std::uint32_t>(n.ste_types.size());
-  image.ste_labels.reserve(vm_count + n.resource_labels.size(), vm_count + n.resource_labels.size());
+  image.ste_labels.reserve(vm_count + n.resource_labels.size(),
+                           vm_count + n.resource_labels.size());
 
   if (chwall) {
     image.chwall_type_count = static_cast<std::uint32_t>(n.chwall_types.size());
@@ -86,14 +89,16 @@ Result<CompiledPolicy> compile_policy(const PolicyModel& model,
   for (std::size_t i = 0; i < vm_count; ++i) {
     const Label* label = lookup(vm_by_name, n.vm_labels[i]);  // null for __NULL_LABEL__
     if (label) {
-      if (auto s = resolve_types(label->ste_types, ste_lookup, row); !s) return tl::unexpected(s.error());
+      if (auto s = resolve_types(label->ste_types, ste_lookup, row); !s)
+        return tl::unexpected(s.error());
     } else {
       row.clear();
     }
     image.ste_labels.add_row(row);
     if (!chwall) continue;
     if (label) {
-      if (auto s = resolve_types(label->chwall_types, chwall_lookup, row); !s) return tl::unexpected(s.error());
+      if (auto s = resolve_types(label->chwall_types, chwall_lookup, row); !s)
+        return tl::unexpected(s.error());
     } else {
       row.clear();
     }
@@ -101,13 +106,15 @@ Result<CompiledPolicy> compile_policy(const PolicyModel& model,
   }
   for (const auto& name : n.resource_labels) {
     const Label* label = lookup(resource_by_name, name);
-    if (auto s = resolve_types(label->ste_types, ste_lookup, row); !s) return tl::unexpected(s.error());
+    if (auto s = resolve_types(label->ste_types, ste_lookup, row); !s)
+      return tl::unexpected(s.error());
     image.ste_labels.add_row(row);
   }
   if (chwall) {
     for (std::uint32_t index : n.conflict_set_order) {
       const ConflictSet& set = model.chwall->conflict_sets[index];
-      if (auto s = resolve_types(set.types, chwall_lookup, row); !s) return tl::unexpected(s.error());
+      if (auto s = resolve_types(set.types, chwall_lookup, row); !s)
+        return tl::unexpected(s.error());
       image.conflict_sets.add_row(row);
     }
   }

@@ -149,7 +149,8 @@ Decision PolicyEngine::explain_authorize(Ssidref dom0, Ssidref vm) const {
     return deny(ste_row_name(v) + " has no STE type, so no label authorizes it to run");
   }
   return permit(ste_row_name(d) + " authorizes " + ste_row_name(v) + ": every STE type of " +
-                ste_row_name(v) + " is one of its own (shared type " + ste_type_name(*common) + ")");
+                ste_row_name(v) + " is one of its own (shared type " + ste_type_name(*common) +
+                ")");
 }
 
 Decision PolicyEngine::explain_admission(const ChineseWallState& state, Ssidref domain) const {

@@ -12,16 +12,26 @@ std::string SourceLocation::to_string() const {
 
 const char* errc_name(Errc code) noexcept {
   switch (code) {
-    case Errc::io_error: return "io_error";
-    case Errc::xml_malformed: return "xml_malformed";
-    case Errc::schema_violation: return "schema_violation";
-    case Errc::semantic_error: return "semantic_error";
-    case Errc::malformed_binary: return "malformed_binary";
-    case Errc::unsupported: return "unsupported";
-    case Errc::limit_exceeded: return "limit_exceeded";
-    case Errc::invalid_argument: return "invalid_argument";
-    case Errc::not_found: return "not_found";
-    case Errc::update_rejected: return "update_rejected";
+    case Errc::io_error:
+      return "io_error";
+    case Errc::xml_malformed:
+      return "xml_malformed";
+    case Errc::schema_violation:
+      return "schema_violation";
+    case Errc::semantic_error:
+      return "semantic_error";
+    case Errc::malformed_binary:
+      return "malformed_binary";
+    case Errc::unsupported:
+      return "unsupported";
+    case Errc::limit_exceeded:
+      return "limit_exceeded";
+    case Errc::invalid_argument:
+      return "invalid_argument";
+    case Errc::not_found:
+      return "not_found";
+    case Errc::update_rejected:
+      return "update_rejected";
   }
   return "unknown";
 }
@@ -54,7 +64,8 @@ void Diagnostics::add(Diagnostic d) {
 }
 
 void Diagnostics::append(const Diagnostics& other) {
-  for (const auto& d : other.items()) add(d);
+  for (const auto& d : other.items())
+    add(d);
 }
 
 std::string Diagnostics::to_string() const {

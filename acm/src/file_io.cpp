@@ -1,20 +1,25 @@
 #include "acm/file_io.hpp"
 
+#include <cerrno>
+#include <random>
+#include <system_error>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <random>
-
 namespace shype::acm {
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
+// std::strerror may share a buffer between threads; the error category's
+// message does not.
+std::string errno_text(int err) {
+  return std::generic_category().message(err);
+}
 
 Error io_error(const std::filesystem::path& path, const std::string& what, int err) {
-  return Error{Errc::io_error, "cannot " + what + " '" + path.string() + "': " + errno_text(err), {}};
+  return Error{
+      Errc::io_error, "cannot " + what + " '" + path.string() + "': " + errno_text(err), {}};
 }
 
 // Closes a descriptor on scope exit unless released.
@@ -96,7 +101,8 @@ Status write_file_atomic(const std::filesystem::path& path, std::span<const std:
   };
   if (auto s = write_all(fd.get(), bytes, tmp); !s) return fail(s.error());
   // The umask may have narrowed the mode; the caller's mode is what it meant.
-  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) return fail(io_error(tmp, "chmod", errno));
+  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0)
+    return fail(io_error(tmp, "chmod", errno));
   if (::fsync(fd.get()) != 0) return fail(io_error(tmp, "fsync", errno));
   if (::close(fd.release()) != 0) return fail(io_error(tmp, "close", errno));
   if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(io_error(path, "rename onto", errno));

@@ -1,8 +1,8 @@
 #include "acm/fingerprint.hpp"
 
-#include <openssl/evp.h>
-
 #include <stdexcept>
+
+#include <openssl/evp.h>
 
 namespace shype::acm {
 namespace {
@@ -21,7 +21,9 @@ std::array<std::uint8_t, N> digest(const EVP_MD* md, std::span<const std::uint8_
 
 }  // namespace
 
-Sha1Digest sha1(std::span<const std::uint8_t> data) { return digest<20>(EVP_sha1(), data); }
+Sha1Digest sha1(std::span<const std::uint8_t> data) {
+  return digest<20>(EVP_sha1(), data);
+}
 
 Sha256Digest sha256(std::span<const std::uint8_t> data) {
   return digest<32>(EVP_sha256(), data);

@@ -5,8 +5,8 @@
 namespace shype::acm {
 namespace {
 
-std::optional<std::uint32_t> find_sorted(const std::vector<std::string>& sorted,
-                                         std::size_t first, std::string_view name) {
+std::optional<std::uint32_t> find_sorted(const std::vector<std::string>& sorted, std::size_t first,
+                                         std::string_view name) {
   auto begin = sorted.begin() + static_cast<std::ptrdiff_t>(first);
   auto it = std::lower_bound(begin, sorted.end(), name,
                              [](const std::string& a, std::string_view b) { return a < b; });
@@ -17,7 +17,8 @@ std::optional<std::uint32_t> find_sorted(const std::vector<std::string>& sorted,
 std::vector<std::string> sorted_names(const std::vector<NamedItem>& items) {
   std::vector<std::string> names;
   names.reserve(items.size());
-  for (const auto& item : items) names.push_back(item.name);
+  for (const auto& item : items)
+    names.push_back(item.name);
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -67,15 +68,15 @@ Result<LabelNumbering> number_policy(const PolicyModel& model) {
   if (model.ste) n.ste_types = sorted_names(model.ste->types);
   if (model.chwall) n.chwall_types = sorted_names(model.chwall->types);
   if (has_adjacent_duplicate(n.ste_types) || has_adjacent_duplicate(n.chwall_types)) {
-    return make_error(Errc::semantic_error, "duplicate type names in policy '" +
-                                                model.header.name + "'");
+    return make_error(Errc::semantic_error,
+                      "duplicate type names in policy '" + model.header.name + "'");
   }
 
   const std::string& bootstrap = model.bootstrap.name;
   if (bootstrap.empty() || bootstrap == kUnlabeled || !model.find_vm_label(bootstrap)) {
-    return make_error(Errc::semantic_error,
-                      "bootstrap label '" + bootstrap + "' is not a VM label of policy '" +
-                          model.header.name + "'");
+    return make_error(Errc::semantic_error, "bootstrap label '" + bootstrap +
+                                                "' is not a VM label of policy '" +
+                                                model.header.name + "'");
   }
 
   n.unlabeled_defined = model.find_vm_label(kUnlabeled) != nullptr;
@@ -90,8 +91,8 @@ Result<LabelNumbering> number_policy(const PolicyModel& model) {
   std::sort(rest.begin(), rest.end());
   if (has_adjacent_duplicate(rest) ||
       rest.size() + 1 + (n.unlabeled_defined ? 1 : 0) != model.vm_labels.size()) {
-    return make_error(Errc::semantic_error, "duplicate VM label names in policy '" +
-                                                model.header.name + "'");
+    return make_error(Errc::semantic_error,
+                      "duplicate VM label names in policy '" + model.header.name + "'");
   }
   n.vm_labels.insert(n.vm_labels.end(), std::make_move_iterator(rest.begin()),
                      std::make_move_iterator(rest.end()));
@@ -101,18 +102,20 @@ Result<LabelNumbering> number_policy(const PolicyModel& model) {
   }
   std::sort(n.resource_labels.begin(), n.resource_labels.end());
   if (has_adjacent_duplicate(n.resource_labels)) {
-    return make_error(Errc::semantic_error, "duplicate resource label names in policy '" +
-                                                model.header.name + "'");
+    return make_error(Errc::semantic_error,
+                      "duplicate resource label names in policy '" + model.header.name + "'");
   }
   if (n.vm_labels.size() > 0xffff || n.vm_labels.size() + n.resource_labels.size() > 0xffff) {
-    return make_error(Errc::limit_exceeded,
-                      "policy '" + model.header.name + "' has more labels than 16-bit ssidrefs can number");
+    return make_error(
+        Errc::limit_exceeded,
+        "policy '" + model.header.name + "' has more labels than 16-bit ssidrefs can number");
   }
 
   if (model.chwall) {
     const auto& sets = model.chwall->conflict_sets;
     n.conflict_set_order.resize(sets.size());
-    for (std::uint32_t i = 0; i < sets.size(); ++i) n.conflict_set_order[i] = i;
+    for (std::uint32_t i = 0; i < sets.size(); ++i)
+      n.conflict_set_order[i] = i;
     std::stable_sort(n.conflict_set_order.begin(), n.conflict_set_order.end(),
                      [&](std::uint32_t a, std::uint32_t b) { return sets[a].name < sets[b].name; });
   }

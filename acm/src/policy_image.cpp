@@ -6,10 +6,14 @@ namespace shype::acm {
 
 const char* policy_code_name(PolicyCode code) noexcept {
   switch (code) {
-    case PolicyCode::null: return "NULL";
-    case PolicyCode::chinese_wall: return "CHINESE WALL";
-    case PolicyCode::simple_type_enforcement: return "SIMPLE TYPE ENFORCEMENT";
-    case PolicyCode::undefined: return "UNDEFINED";
+    case PolicyCode::null:
+      return "NULL";
+    case PolicyCode::chinese_wall:
+      return "CHINESE WALL";
+    case PolicyCode::simple_type_enforcement:
+      return "SIMPLE TYPE ENFORCEMENT";
+    case PolicyCode::undefined:
+      return "UNDEFINED";
   }
   return "UNDEFINED";
 }

@@ -6,8 +6,8 @@ namespace shype::acm {
 namespace {
 
 const Label* find_label(const std::vector<Label>& labels, std::string_view name) {
-  auto it = std::find_if(labels.begin(), labels.end(),
-                         [&](const Label& l) { return l.name == name; });
+  auto it =
+      std::find_if(labels.begin(), labels.end(), [&](const Label& l) { return l.name == name; });
   return it == labels.end() ? nullptr : &*it;
 }
 

@@ -10,7 +10,9 @@
 namespace shype::acm {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 // A policy name is a dotted path: it becomes a file path (a.b.c ->
 // a/b/c-security_policy.xml), so nothing that could escape the policy
@@ -73,7 +75,8 @@ class Checker {
     }
     if (h.from_policy) {
       if (!valid_policy_name(h.from_policy->name)) {
-        out_.error(at(h.where), "FromPolicy name '" + h.from_policy->name + "' is not a valid policy name");
+        out_.error(at(h.where),
+                   "FromPolicy name '" + h.from_policy->name + "' is not a valid policy name");
       }
       if (h.from_policy->name == h.name && !(h.from_policy->version < h.version)) {
         out_.error(at(h.where), "policy version " + h.version.to_string() +
@@ -95,7 +98,8 @@ class Checker {
       auto [it, inserted] = first.emplace(t.name, &t);
       if (!inserted) {
         out_.error(at(t.where), std::string("duplicate ") + what + " '" + t.name +
-                                    "' (first declared at " + at(it->second->where).to_string() + ")");
+                                    "' (first declared at " + at(it->second->where).to_string() +
+                                    ")");
       }
       declared.insert(t.name);
     }
@@ -128,11 +132,12 @@ class Checker {
       NameSet seen;
       for (const auto& t : set.types) {
         if (!chwall_types_.count(t.name)) {
-          out_.error(at(t.where), "conflict set '" + set.name + "' names undeclared Chinese Wall type '" +
-                                      t.name + "'");
+          out_.error(at(t.where), "conflict set '" + set.name +
+                                      "' names undeclared Chinese Wall type '" + t.name + "'");
         }
         if (!seen.insert(t.name).second) {
-          out_.error(at(t.where), "conflict set '" + set.name + "' names type '" + t.name + "' twice");
+          out_.error(at(t.where),
+                     "conflict set '" + set.name + "' names type '" + t.name + "' twice");
         } else {
           sets_with_type_[t.name].push_back(index);
         }
@@ -148,8 +153,8 @@ class Checker {
                          const NameSet& declared, const char* kind) {
     for (const auto& t : types) {
       if (!declared.count(t.name)) {
-        out_.error(at(t.where), "label '" + label.name + "' uses undeclared " + kind + " '" +
-                                    t.name + "'");
+        out_.error(at(t.where),
+                   "label '" + label.name + "' uses undeclared " + kind + " '" + t.name + "'");
       }
     }
     if (types.size() < 2) return;
@@ -157,13 +162,14 @@ class Checker {
     // them all: sorting views finds repeats without a set per label.
     std::vector<const NamedItem*> sorted;
     sorted.reserve(types.size());
-    for (const auto& t : types) sorted.push_back(&t);
+    for (const auto& t : types)
+      sorted.push_back(&t);
     std::stable_sort(sorted.begin(), sorted.end(),
                      [](const NamedItem* a, const NamedItem* b) { return a->name < b->name; });
     for (std::size_t i = 1; i < sorted.size(); ++i) {
       if (sorted[i]->name == sorted[i - 1]->name) {
-        out_.error(at(sorted[i]->where), "label '" + label.name + "' names " + kind + " '" +
-                                             sorted[i]->name + "' twice");
+        out_.error(at(sorted[i]->where),
+                   "label '" + label.name + "' names " + kind + " '" + sorted[i]->name + "' twice");
       }
     }
   }
@@ -173,13 +179,15 @@ class Checker {
     for (const auto& label : labels) {
       if (!label.from) continue;
       if (label.from->empty()) {
-        out_.error(at(label.where), std::string(kind) + " '" + label.name + "' has an empty 'from' attribute");
+        out_.error(at(label.where),
+                   std::string(kind) + " '" + label.name + "' has an empty 'from' attribute");
         continue;
       }
       auto [it, inserted] = renamed_from.emplace(*label.from, &label);
       if (!inserted) {
         out_.error(at(label.where), std::string(kind) + "s '" + it->second->name + "' and '" +
-                                        label.name + "' are both renamed from '" + *label.from + "'");
+                                        label.name + "' are both renamed from '" + *label.from +
+                                        "'");
       }
     }
   }
@@ -195,13 +203,14 @@ class Checker {
                                         at(it->second->where).to_string() + ")");
       }
       if (label.name == kNullLabel || label.name == kInaccessible) {
-        out_.error(at(label.where), "'" + label.name + "' is a reserved name and cannot be a VM label");
+        out_.error(at(label.where),
+                   "'" + label.name + "' is a reserved name and cannot be a VM label");
       }
       check_label_types(label, label.ste_types, ste_types_, "STE type");
       check_label_types(label, label.chwall_types, chwall_types_, "Chinese Wall type");
       if (label.ste_types.empty()) {
-        out_.warning(at(label.where), "VM label '" + label.name +
-                                          "' has no STE type and can share with nothing");
+        out_.warning(at(label.where),
+                     "VM label '" + label.name + "' has no STE type and can share with nothing");
       }
       check_conflicting_types(label);
     }
@@ -225,13 +234,15 @@ class Checker {
   // only at the sets that name one of the label's types.
   void check_conflicting_types(const Label& label) {
     if (!model_.chwall || label.chwall_types.size() < 2) return;
-    std::unordered_map<std::size_t, std::vector<std::string_view>> hits;  // set -> label types in it
+    std::unordered_map<std::size_t, std::vector<std::string_view>>
+        hits;  // set -> label types in it
     NameSet own;
     for (const auto& t : label.chwall_types) {
       if (!own.insert(t.name).second) continue;
       auto it = sets_with_type_.find(t.name);
       if (it == sets_with_type_.end()) continue;
-      for (std::size_t set : it->second) hits[set].push_back(t.name);
+      for (std::size_t set : it->second)
+        hits[set].push_back(t.name);
     }
     std::vector<std::size_t> conflicting;
     for (const auto& [set, types] : hits) {
@@ -242,7 +253,8 @@ class Checker {
       const auto& types = hits[set];
       out_.error(at(label.where), "VM label '" + label.name + "' holds Chinese Wall types '" +
                                       std::string(types[0]) + "' and '" + std::string(types[1]) +
-                                      "' of conflict set '" + model_.chwall->conflict_sets[set].name + "'");
+                                      "' of conflict set '" +
+                                      model_.chwall->conflict_sets[set].name + "'");
     }
   }
 
@@ -254,17 +266,21 @@ class Checker {
       auto [it, inserted] = names.emplace(label.name, &label);
       if (!inserted) {
         out_.error(at(label.where), "duplicate resource label '" + label.name +
-                                        "' (first defined at " + at(it->second->where).to_string() + ")");
+                                        "' (first defined at " + at(it->second->where).to_string() +
+                                        ")");
       }
       if (label.name == kNullLabel || label.name == kInaccessible) {
-        out_.error(at(label.where), "'" + label.name + "' is a reserved name and cannot be a resource label");
+        out_.error(at(label.where),
+                   "'" + label.name + "' is a reserved name and cannot be a resource label");
       }
       if (!label.chwall_types.empty()) {
-        out_.error(at(label.where), "resource label '" + label.name +
-                                        "' has Chinese Wall types; resource labels carry STE types only");
+        out_.error(at(label.where),
+                   "resource label '" + label.name +
+                       "' has Chinese Wall types; resource labels carry STE types only");
       }
       if (label.ste_types.size() != 1) {
-        out_.error(at(label.where), "resource label '" + label.name + "' must have exactly one STE type (has " +
+        out_.error(at(label.where), "resource label '" + label.name +
+                                        "' must have exactly one STE type (has " +
                                         std::to_string(label.ste_types.size()) + ")");
       }
       check_label_types(label, label.ste_types, ste_types_, "STE type");
@@ -284,17 +300,18 @@ class Checker {
     auto names = [](const Label* l) {
       std::vector<std::string_view> out;
       if (l) {
-        for (const auto& t : l->ste_types) out.push_back(t.name);
+        for (const auto& t : l->ste_types)
+          out.push_back(t.name);
       }
       std::sort(out.begin(), out.end());
       return out;
     };
     if (names(res) != names(vm)) {
-      out_.warning(at(res->where),
-                   std::string("resource label '") + std::string(kUnlabeled) +
-                       "' is decided with the STE types of the VM label '" + std::string(kUnlabeled) +
-                       "' (" + (vm ? "which differ" : "which this policy does not define") +
-                       "); its own types are ignored");
+      out_.warning(at(res->where), std::string("resource label '") + std::string(kUnlabeled) +
+                                       "' is decided with the STE types of the VM label '" +
+                                       std::string(kUnlabeled) + "' (" +
+                                       (vm ? "which differ" : "which this policy does not define") +
+                                       "); its own types are ignored");
     }
   }
 
@@ -308,6 +325,8 @@ class Checker {
 
 }  // namespace
 
-Diagnostics check_policy(const PolicyModel& model) { return Checker(model).run(); }
+Diagnostics check_policy(const PolicyModel& model) {
+  return Checker(model).run();
+}
 
 }  // namespace shype::acm

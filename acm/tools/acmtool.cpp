@@ -159,12 +159,14 @@ int report_error(const Options& o, const Error& e) {
 
 void print_warnings(const Options& o, const Diagnostics& warnings) {
   if (o.json) return;  // JSON output carries them in the document
-  for (const auto& d : warnings.items()) std::cerr << d.to_string() << '\n';
+  for (const auto& d : warnings.items())
+    std::cerr << d.to_string() << '\n';
 }
 
 json warnings_json(const Diagnostics& warnings) {
   json out = json::array();
-  for (const auto& d : warnings.items()) out.push_back(d.to_string());
+  for (const auto& d : warnings.items())
+    out.push_back(d.to_string());
   return out;
 }
 
@@ -177,7 +179,8 @@ const PolicyNames* names_of(const PolicyImage& image) {
 std::string type_list(const PolicyImage& image, std::span<const std::uint32_t> types, bool ste) {
   const PolicyNames* names = names_of(image);
   std::string out;
-  const std::vector<std::string>* list = names ? (ste ? &names->ste_types : &names->chwall_types) : nullptr;
+  const std::vector<std::string>* list =
+      names ? (ste ? &names->ste_types : &names->chwall_types) : nullptr;
   for (std::uint32_t t : types) {
     if (!out.empty()) out += ", ";
     out += list && t < list->size() ? (*list)[t] : "#" + std::to_string(t);
@@ -199,7 +202,9 @@ json type_list_json(const PolicyImage& image, std::span<const std::uint32_t> typ
   return out;
 }
 
-std::uint32_t ste_rows(const PolicyImage& image) { return image.ste_labels.rows(); }
+std::uint32_t ste_rows(const PolicyImage& image) {
+  return image.ste_labels.rows();
+}
 
 // A label given on the command line, resolved against the policy.
 struct ResolvedLabel {
@@ -220,13 +225,14 @@ Result<ResolvedLabel> resolve_label(const PolicyImage& image, std::string_view s
   if (!spec.empty() && std::isdigit(static_cast<unsigned char>(spec[0])) && is_number(spec)) {
     const unsigned long long value = std::strtoull(std::string(spec).c_str(), nullptr, 0);
     if (value > 0xffffffffULL) {
-      return make_error(Errc::invalid_argument, "ssidref '" + std::string(spec) + "' is not 32 bits");
+      return make_error(Errc::invalid_argument,
+                        "ssidref '" + std::string(spec) + "' is not 32 bits");
     }
     const auto s = static_cast<Ssidref>(value);
     if (secondary_half(s) >= ste_rows(image) ||
         (image.has_chwall() && primary_half(s) >= image.chwall_labels.rows())) {
-      return make_error(Errc::not_found, "ssidref " + hex32(s) + " is out of range for policy '" +
-                                             image.name + "'");
+      return make_error(Errc::not_found,
+                        "ssidref " + hex32(s) + " is out of range for policy '" + image.name + "'");
     }
     return ResolvedLabel{s, hex32(s), primary_half(s) == 0 && secondary_half(s) != 0};
   }
@@ -249,8 +255,8 @@ Result<ResolvedLabel> resolve_label(const PolicyImage& image, std::string_view s
         return ResolvedLabel{resource_ssidref(image.vm_label_count + r), "resource " + name, true};
       }
     }
-    return make_error(Errc::not_found, "'" + name + "' is not a resource label of policy '" +
-                                           image.name + "'");
+    return make_error(Errc::not_found,
+                      "'" + name + "' is not a resource label of policy '" + image.name + "'");
   }
   for (std::uint32_t i = 1; i < names->vm_labels.size(); ++i) {
     if (names->vm_labels[i] == name) return ResolvedLabel{vm_ssidref(i), name, false};
@@ -302,8 +308,8 @@ int cmd_validate(const Options& o) {
   }
   std::cout << "\n  " << ste_types << " STE types, " << chwall_types << " Chinese Wall types, "
             << sets << " conflict sets, " << m.vm_labels.size() << " VM labels, "
-            << m.resource_labels.size() << " resource labels; bootstrap label '"
-            << m.bootstrap.name << "'";
+            << m.resource_labels.size() << " resource labels; bootstrap label '" << m.bootstrap.name
+            << "'";
   if (loaded->warnings.size()) std::cout << "; " << loaded->warnings.size() << " warning(s)";
   std::cout << '\n';
   return kExitOk;
@@ -436,20 +442,23 @@ int cmd_dump(const Options& o) {
             << "secondary  " << policy_code_name(img.secondary) << '\n'
             << "names      "
             << (p.map_path ? "from " + p.map_path->string()
-                           : names ? std::string("in the policy")
-                                   : std::string("none (no .map beside the binary)"))
+                : names    ? std::string("in the policy")
+                           : std::string("none (no .map beside the binary)"))
             << '\n';
 
-  auto print_types = [&](const char* title, std::uint32_t count, const std::vector<std::string>* list) {
+  auto print_types = [&](const char* title, std::uint32_t count,
+                         const std::vector<std::string>* list) {
     std::cout << '\n' << title << " (" << count << ")\n";
     for (std::uint32_t t = 0; t < count; ++t) {
       std::printf("  %4u  %s\n", t, list ? (*list)[t].c_str() : "");
     }
     std::fflush(stdout);
   };
-  if (img.has_ste()) print_types("STE types", img.ste_type_count, names ? &names->ste_types : nullptr);
+  if (img.has_ste())
+    print_types("STE types", img.ste_type_count, names ? &names->ste_types : nullptr);
   if (img.has_chwall()) {
-    print_types("Chinese Wall types", img.chwall_type_count, names ? &names->chwall_types : nullptr);
+    print_types("Chinese Wall types", img.chwall_type_count,
+                names ? &names->chwall_types : nullptr);
     std::cout << "\nConflict sets (" << img.conflict_sets.rows() << ")\n";
     for (std::uint32_t c = 0; c < img.conflict_sets.rows(); ++c) {
       std::cout << "  " << (names ? names->conflict_sets[c] : "set" + std::to_string(c)) << ": "
@@ -461,12 +470,15 @@ int cmd_dump(const Options& o) {
     std::cout << "  " << hex32(vm_ssidref(i)) << "  "
               << (names ? names->vm_labels[i] : "label " + std::to_string(i))
               << (i == 1 ? "  (bootstrap: Domain-0)" : "") << '\n';
-    if (img.has_ste()) std::cout << "              ste:    " << type_list(img, img.ste_labels.row(i), true) << '\n';
+    if (img.has_ste())
+      std::cout << "              ste:    " << type_list(img, img.ste_labels.row(i), true) << '\n';
     if (img.has_chwall()) {
-      std::cout << "              chwall: " << type_list(img, img.chwall_labels.row(i), false) << '\n';
+      std::cout << "              chwall: " << type_list(img, img.chwall_labels.row(i), false)
+                << '\n';
     }
   }
-  const std::uint32_t resources = ste_rows(img) > img.vm_label_count ? ste_rows(img) - img.vm_label_count : 0;
+  const std::uint32_t resources =
+      ste_rows(img) > img.vm_label_count ? ste_rows(img) - img.vm_label_count : 0;
   std::cout << "\nResource labels (" << resources << ")\n";
   for (std::uint32_t row = img.vm_label_count; row < ste_rows(img); ++row) {
     std::cout << "  " << hex32(resource_ssidref(row)) << "  "
@@ -478,11 +490,12 @@ int cmd_dump(const Options& o) {
   return kExitOk;
 }
 
-int print_decision(const Options& o, const std::string& query, const std::vector<ResolvedLabel>& labels,
-                   const Decision& d) {
+int print_decision(const Options& o, const std::string& query,
+                   const std::vector<ResolvedLabel>& labels, const Decision& d) {
   if (o.json) {
     json l = json::array();
-    for (const auto& r : labels) l.push_back({{"label", r.display}, {"ssidref", hex32(r.ssidref)}});
+    for (const auto& r : labels)
+      l.push_back({{"label", r.display}, {"ssidref", hex32(r.ssidref)}});
     std::cout << json{{"ok", true},
                       {"query", query},
                       {"labels", l},
@@ -516,17 +529,21 @@ int cmd_decide(const Options& o) {
     if (labels.size() != 2) return kExitUsage;
     const bool res_a = labels[0].resource, res_b = labels[1].resource;
     if (res_a && res_b) {
-      return report_error(o, Error{Errc::invalid_argument,
-                                   "two resource labels never share with each other; give a VM label", {}});
+      return report_error(o,
+                          Error{Errc::invalid_argument,
+                                "two resource labels never share with each other; give a VM label",
+                                {}});
     }
-    const Decision d = res_a   ? engine->explain_resource_access(labels[1].ssidref, labels[0].ssidref)
-                       : res_b ? engine->explain_resource_access(labels[0].ssidref, labels[1].ssidref)
-                               : engine->explain_share(labels[0].ssidref, labels[1].ssidref);
+    const Decision d = res_a ? engine->explain_resource_access(labels[1].ssidref, labels[0].ssidref)
+                       : res_b
+                           ? engine->explain_resource_access(labels[0].ssidref, labels[1].ssidref)
+                           : engine->explain_share(labels[0].ssidref, labels[1].ssidref);
     return print_decision(o, query, labels, d);
   }
   if (query == "authorize") {
     if (labels.size() != 2 || labels[0].resource || labels[1].resource) return kExitUsage;
-    return print_decision(o, query, labels, engine->explain_authorize(labels[0].ssidref, labels[1].ssidref));
+    return print_decision(o, query, labels,
+                          engine->explain_authorize(labels[0].ssidref, labels[1].ssidref));
   }
   if (query == "admit") {
     if (labels.size() != 1 || labels[0].resource) return kExitUsage;
@@ -535,7 +552,8 @@ int cmd_decide(const Options& o) {
     for (const auto& spec : o.running) {
       auto r = resolve_label(engine->image(), spec);
       if (!r) return report_error(o, r.error());
-      if (r->resource) return report_error(o, Error{Errc::invalid_argument, "--running takes VM labels", {}});
+      if (r->resource)
+        return report_error(o, Error{Errc::invalid_argument, "--running takes VM labels", {}});
       running.push_back(RunningDomain{domid++, r->ssidref});
       labels.push_back(*r);
     }
@@ -564,7 +582,8 @@ int cmd_plan(const Options& o) {
   auto active = open(o, o.positional[1]);
   if (!active) return report_error(o, active.error());
   if (active->kind != xml::PolicySourceKind::xml) {
-    return report_error(o, Error{Errc::invalid_argument, "the active policy must be given as XML", {}});
+    return report_error(
+        o, Error{Errc::invalid_argument, "the active policy must be given as XML", {}});
   }
   auto update = xml::load_policy_file(o.positional[2]);
   if (!update) return report_error(o, update.error());
@@ -628,17 +647,18 @@ int cmd_plan(const Options& o) {
   // SAFETY: char and uint8_t have the same size and representation; the
   // text is only read, to hash it.
   const auto* xml_bytes = reinterpret_cast<const std::uint8_t*>(update->xml_text.data());
-  const PolicyChangeOutcome outcome =
-      evaluate_policy_change(current, update->model, system,
-                             o.reset ? ChangeMode::reset_to_default : ChangeMode::update,
-                             {xml_bytes, update->xml_text.size()});
+  const PolicyChangeOutcome outcome = evaluate_policy_change(
+      current, update->model, system, o.reset ? ChangeMode::reset_to_default : ChangeMode::update,
+      {xml_bytes, update->xml_text.size()});
 
   const PolicyHeader& from = active->model->header;
   const PolicyHeader& to = update->model.header;
   const std::string title = "update of policy '" + from.name + "' " + from.version.to_string() +
                             " to '" + to.name + "' " + to.version.to_string();
   if (o.json) {
-    json j{{"ok", true}, {"accepted", outcome.plan.has_value()}, {"from", {{"policy", from.name}, {"version", from.version.to_string()}}},
+    json j{{"ok", true},
+           {"accepted", outcome.plan.has_value()},
+           {"from", {{"policy", from.name}, {"version", from.version.to_string()}}},
            {"to", {{"policy", to.name}, {"version", to.version.to_string()}}}};
     json reasons = json::array();
     for (const auto& r : outcome.reasons) {
@@ -652,13 +672,17 @@ int cmd_plan(const Options& o) {
       const PolicyChangePlan& plan = *outcome.plan;
       json doms = json::array();
       for (const auto& d : plan.domains) {
-        doms.push_back({{"domid", d.domid}, {"name", d.name}, {"old_label", d.old_label},
-                        {"new_label", d.new_label}, {"old_ssidref", hex32(d.old_ssidref)},
+        doms.push_back({{"domid", d.domid},
+                        {"name", d.name},
+                        {"old_label", d.old_label},
+                        {"new_label", d.new_label},
+                        {"old_ssidref", hex32(d.old_ssidref)},
                         {"new_ssidref", hex32(d.new_ssidref)}});
       }
       json res = json::array();
       for (const auto& r : plan.resources) {
-        json e{{"resource", r.resource}, {"old_label", r.old_label}, {"invalidated", r.invalidated}};
+        json e{
+            {"resource", r.resource}, {"old_label", r.old_label}, {"invalidated", r.invalidated}};
         if (r.invalidated) {
           e["reason"] = r.reason;
         } else {
@@ -669,12 +693,14 @@ int cmd_plan(const Options& o) {
       auto mappings = [](const std::vector<LabelMapping>& list) {
         json out = json::array();
         for (const auto& m : list) {
-          out.push_back({{"old", m.old_name}, {"new", m.new_name ? json(*m.new_name) : json(nullptr)}});
+          out.push_back(
+              {{"old", m.old_name}, {"new", m.new_name ? json(*m.new_name) : json(nullptr)}});
         }
         return out;
       };
       json chg = json::array();
-      for (const auto& [a, b] : plan.change_array) chg.push_back({a, b});
+      for (const auto& [a, b] : plan.change_array)
+        chg.push_back({a, b});
       j["domains"] = doms;
       j["resources"] = res;
       j["vm_labels"] = mappings(plan.vm_labels);
@@ -689,7 +715,8 @@ int cmd_plan(const Options& o) {
   print_warnings(o, update->warnings);
   if (!outcome.plan) {
     std::cout << title << ": rejected\n";
-    for (const auto& r : outcome.reasons) std::cout << "  " << r.to_string() << '\n';
+    for (const auto& r : outcome.reasons)
+      std::cout << "  " << r.to_string() << '\n';
     return kExitDeny;
   }
   const PolicyChangePlan& plan = *outcome.plan;
@@ -719,9 +746,11 @@ int cmd_plan(const Options& o) {
   print_changes("VM labels renamed or deleted", plan.vm_labels);
   print_changes("resource labels renamed or deleted", plan.resource_labels);
   std::cout << "\nhypervisor change array:";
-  for (const auto& [a, b] : plan.change_array) std::cout << ' ' << a << "->" << b;
+  for (const auto& [a, b] : plan.change_array)
+    std::cout << ' ' << a << "->" << b;
   std::cout << "\nhypervisor delete array:";
-  for (std::uint32_t d : plan.delete_array) std::cout << ' ' << d;
+  for (std::uint32_t d : plan.delete_array)
+    std::cout << ' ' << d;
   std::cout << '\n';
   return kExitOk;
 }

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto model = shype::acm::testing::scaled_policy(static_cast<std::uint32_t>(types),
-                                                         static_cast<std::uint32_t>(labels), seed);
+                                                        static_cast<std::uint32_t>(labels), seed);
   const std::string xml = shype::acm::xml::write_policy(model);
   if (auto s = shype::acm::write_file_atomic(output, xml); !s) {
     std::cerr << "shype-genpolicy: " << s.error().to_string() << '\n';

@@ -21,8 +21,6 @@
 //  Sha256Binary/n/fmt   baseline: one SHA-256 pass over the same bytes (the
 //                       fingerprint every loader computes anyway).
 // Counters: bytes = size of the XML or binary input.
-#include <libxml/parser.h>
-
 #include <cstdint>
 #include <map>
 #include <string>
@@ -30,6 +28,7 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <libxml/parser.h>
 
 #include "acm/binary_policy.hpp"
 #include "acm/compiler.hpp"
@@ -135,7 +134,8 @@ void Sha256Binary(benchmark::State& state) {
   const auto n = static_cast<std::uint32_t>(state.range(0));
   const BinaryFormat format = format_of(state.range(1));
   const auto& bytes = policy_binary(n, format);
-  for (auto _ : state) benchmark::DoNotOptimize(sha256(bytes));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(sha256(bytes));
   state.counters["bytes"] = static_cast<double>(bytes.size());
   state.SetLabel(binary_format_name(format));
 }

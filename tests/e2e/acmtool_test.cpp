@@ -1,7 +1,5 @@
 // acmtool end to end: the real binary on the shipped policies and on files a
 // test writes, checking exit status and output (text and --json).
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "process.hpp"
 
@@ -61,8 +60,8 @@ class Acmtool : public ::testing::Test {
   // Compiles mytest into the test directory and returns the binary path.
   fs::path compile_mytest(const std::string& format = "xen") const {
     fs::path bin = dir_ / ("mytest-" + format + ".bin");
-    ProcessResult r = acmtool({"compile", policy("mytest-security_policy.xml"), "-o", bin.string(),
-                               "--format", format});
+    ProcessResult r = acmtool(
+        {"compile", policy("mytest-security_policy.xml"), "-o", bin.string(), "--format", format});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return bin;
   }
@@ -107,8 +106,8 @@ TEST_F(Acmtool, BadPolicyNamesFileLineAndEveryReason) {
 }
 
 TEST_F(Acmtool, CompileWritesBinaryAndMapAndReportsFingerprint) {
-  json j = acmtool_json({"compile", policy("mytest-security_policy.xml"), "-o",
-                         (dir_ / "mytest.bin").string()});
+  json j = acmtool_json(
+      {"compile", policy("mytest-security_policy.xml"), "-o", (dir_ / "mytest.bin").string()});
   EXPECT_EQ(j["format"], "xen");
   EXPECT_TRUE(fs::is_regular_file(dir_ / "mytest.bin"));
   EXPECT_TRUE(fs::is_regular_file(dir_ / "mytest.map"));
@@ -167,11 +166,12 @@ TEST_F(Acmtool, XenBinaryWithoutMapNeedsSsidrefs) {
 // Manual 10.2.6, Test 1: A-Bank runs, so B-Bank may not start; AutoCorp may.
 TEST_F(Acmtool, RunTimeExclusionAsInManual) {
   for (const std::string& file : {compile_mytest().string(), compile_mytest("compact").string(),
-                                 policy("mytest-security_policy.xml")}) {
+                                  policy("mytest-security_policy.xml")}) {
     ProcessResult deny = acmtool({"decide", file, "admit", "B-Bank", "--running", "A-Bank"});
     EXPECT_EQ(deny.exit_code, 3) << file;
-    EXPECT_NE(deny.out.find("deny: Chinese Wall type 'B-Bank' conflicts with running type 'A-Bank'"),
-              std::string::npos)
+    EXPECT_NE(
+        deny.out.find("deny: Chinese Wall type 'B-Bank' conflicts with running type 'A-Bank'"),
+        std::string::npos)
         << deny.out;
     EXPECT_EQ(acmtool({"decide", file, "admit", "AutoCorp", "--running", "A-Bank"}).exit_code, 0);
     EXPECT_EQ(acmtool({"decide", file, "admit", "B-Bank"}).exit_code, 0);
@@ -210,24 +210,32 @@ TEST_F(Acmtool, Domain0AuthorizationAsInManual) {
 TEST_F(Acmtool, UnknownLabelIsAnErrorNotADenial) {
   ProcessResult r = acmtool({"decide", compile_mytest().string(), "share", "A-Bank", "C-Bank"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("'C-Bank' is not a VM label of policy 'mytest'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'C-Bank' is not a VM label of policy 'mytest'"), std::string::npos)
+      << r.err;
 }
 
 // Manual 10.3.5: mytest 1.0 -> mytest_update 1.1 while domain1 (A-Bank) and
 // domain4 (A-Bank.SecurityUnderwriting) run with labeled resources in use.
 TEST_F(Acmtool, PlansTheManualsRunTimeUpdate) {
-  const std::vector<std::string> args = {
-      "plan", policy("mytest-security_policy.xml"), policy("mytest_update-security_policy.xml"),
-      "--running", "domain1=A-Bank", "--running", "domain4=A-Bank.SecurityUnderwriting",
-      "--resource", "file:/home/xen/dom_fc5/fedora.fc5.img=A-Bank",
-      "--resource", "file:/home/xen/dom_fc5/fedora.fc5.swap=A-Bank",
-      "--use", "domain1=file:/home/xen/dom_fc5/fedora.fc5.img",
-      "--use", "domain1=file:/home/xen/dom_fc5/fedora.fc5.swap"};
+  const std::vector<std::string> args = {"plan",
+                                         policy("mytest-security_policy.xml"),
+                                         policy("mytest_update-security_policy.xml"),
+                                         "--running",
+                                         "domain1=A-Bank",
+                                         "--running",
+                                         "domain4=A-Bank.SecurityUnderwriting",
+                                         "--resource",
+                                         "file:/home/xen/dom_fc5/fedora.fc5.img=A-Bank",
+                                         "--resource",
+                                         "file:/home/xen/dom_fc5/fedora.fc5.swap=A-Bank",
+                                         "--use",
+                                         "domain1=file:/home/xen/dom_fc5/fedora.fc5.img",
+                                         "--use",
+                                         "domain1=file:/home/xen/dom_fc5/fedora.fc5.swap"};
   ProcessResult r = acmtool(args);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("accepted"), std::string::npos) << r.out;
-  std::vector<std::string> json_args = args;
-  json j = acmtool_json(json_args);
+  json j = acmtool_json(args);
   ASSERT_TRUE(j["accepted"]);
   bool saw_rename = false;
   for (const auto& d : j["domains"]) {
@@ -237,14 +245,15 @@ TEST_F(Acmtool, PlansTheManualsRunTimeUpdate) {
     }
   }
   EXPECT_TRUE(saw_rename);
-  for (const auto& res : j["resources"]) EXPECT_EQ(res["new_label"], "A-Bank");
+  for (const auto& res : j["resources"])
+    EXPECT_EQ(res["new_label"], "A-Bank");
 }
 
 TEST_F(Acmtool, RejectsAnUpdateThatStrandsARunningDomain) {
   // mytest_update drops __UNLABELED__: an unlabeled domain cannot keep running.
-  ProcessResult r = acmtool({"plan", policy("mytest-security_policy.xml"),
-                             policy("mytest_update-security_policy.xml"), "--running",
-                             "domain9=__UNLABELED__"});
+  ProcessResult r =
+      acmtool({"plan", policy("mytest-security_policy.xml"),
+               policy("mytest_update-security_policy.xml"), "--running", "domain9=__UNLABELED__"});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.out.find("rejected"), std::string::npos);
   // Updating a policy that is not the active one is refused by version rules.
@@ -256,9 +265,11 @@ TEST_F(Acmtool, RejectsAnUpdateThatStrandsARunningDomain) {
 
 TEST_F(Acmtool, FailedCompileLeavesThePreviousBinaryIntact) {
   fs::path bin = dir_ / "out.bin";
-  ASSERT_EQ(acmtool({"compile", policy("mytest-security_policy.xml"), "-o", bin.string()}).exit_code, 0);
+  ASSERT_EQ(
+      acmtool({"compile", policy("mytest-security_policy.xml"), "-o", bin.string()}).exit_code, 0);
   const std::string before = slurp(bin);
-  fs::path bad = write("broken-security_policy.xml", "<SecurityPolicyDefinition xmlns=\"http://www.ibm.com\">");
+  fs::path bad = write("broken-security_policy.xml",
+                       "<SecurityPolicyDefinition xmlns=\"http://www.ibm.com\">");
   ProcessResult r = acmtool({"compile", bad.string(), "-o", bin.string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(bad.string() + ":"), std::string::npos) << r.err;

@@ -2,11 +2,14 @@
 
 namespace shype::acm::testing {
 
-NamedItem item(std::string name) { return NamedItem{std::move(name), {}}; }
+NamedItem item(std::string name) {
+  return NamedItem{std::move(name), {}};
+}
 
 std::vector<NamedItem> items(std::initializer_list<const char*> names) {
   std::vector<NamedItem> out;
-  for (const char* n : names) out.push_back(item(n));
+  for (const char* n : names)
+    out.push_back(item(n));
   return out;
 }
 
@@ -31,13 +34,16 @@ PolicyModel mytest_model() {
   m.header.name = "mytest";
   m.header.date = "Mon Nov 19 22:51:56 2007";
   m.header.version = {1, 0};
-  const auto types = {"SystemManagement", "__UNLABELED__", "A-Bank", "A-Bank.SecurityUnderwriting",
-                      "A-Bank.MarketAnalysis", "B-Bank", "AutoCorp"};
+  const auto types = {
+      "SystemManagement",      "__UNLABELED__", "A-Bank",  "A-Bank.SecurityUnderwriting",
+      "A-Bank.MarketAnalysis", "B-Bank",        "AutoCorp"};
   m.ste = SimpleTypeEnforcementComponent{false, items(types), {}};
   m.chwall = ChineseWallComponent{true, items(types), {}, {}};
   m.chwall->conflict_sets.push_back({"RER", items({"A-Bank", "B-Bank", "__UNLABELED__"}), {}});
   m.chwall->conflict_sets.push_back(
-      {"RER", items({"A-Bank.MarketAnalysis", "A-Bank.SecurityUnderwriting", "__UNLABELED__"}), {}});
+      {"RER",
+       items({"A-Bank.MarketAnalysis", "A-Bank.SecurityUnderwriting", "__UNLABELED__"}),
+       {}});
   m.has_subject_labels = true;
   m.bootstrap = item("SystemManagement");
   m.vm_labels.push_back(vm_label("SystemManagement", types, {"SystemManagement"}));
@@ -50,7 +56,8 @@ PolicyModel mytest_model() {
   m.vm_labels.push_back(vm_label("B-Bank", {"B-Bank"}, {"B-Bank"}));
   m.vm_labels.push_back(vm_label("AutoCorp", {"AutoCorp"}, {"AutoCorp"}));
   m.has_object_labels = true;
-  for (const char* t : types) m.resource_labels.push_back(resource_label(t, t));
+  for (const char* t : types)
+    m.resource_labels.push_back(resource_label(t, t));
   return m;
 }
 
@@ -109,13 +116,14 @@ PolicyModel example_test_model() {
   m.header.name = "example.test";
   m.header.date = "Mon Apr 16 13:13:59 2007";
   m.header.version = {1, 0};
-  m.ste = SimpleTypeEnforcementComponent{false, items({"SystemManagement", "PepsiCo", "CocaCola"}), {}};
+  m.ste =
+      SimpleTypeEnforcementComponent{false, items({"SystemManagement", "PepsiCo", "CocaCola"}), {}};
   m.chwall = ChineseWallComponent{
       true, items({"SystemManagement", "PepsiCo", "CocaCola", "VIOServer"}), {}, {}};
   m.has_subject_labels = true;
   m.bootstrap = item("SystemManagement");
-  m.vm_labels.push_back(
-      vm_label("SystemManagement", {"SystemManagement", "PepsiCo", "CocaCola"}, {"SystemManagement"}));
+  m.vm_labels.push_back(vm_label("SystemManagement", {"SystemManagement", "PepsiCo", "CocaCola"},
+                                 {"SystemManagement"}));
   m.vm_labels.push_back(vm_label("PepsiCo", {"PepsiCo"}, {"PepsiCo"}));
   m.vm_labels.push_back(vm_label("CocaCola", {"CocaCola"}, {"CocaCola"}));
   m.vm_labels.push_back(vm_label("VIO", {"CocaCola", "PepsiCo"}, {"VIOServer"}));

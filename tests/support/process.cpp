@@ -1,14 +1,14 @@
 #include "process.hpp"
 
+#include <array>
+#include <cerrno>
+#include <stdexcept>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <array>
-#include <cerrno>
-#include <stdexcept>
 
 namespace shype::testing {
 namespace {
@@ -28,7 +28,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
     throw std::runtime_error("run_process: pipe failed");
   }
   std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
   const pid_t pid = ::fork();
@@ -61,7 +63,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
     const int n = ::poll(pfds.data(), 2, static_cast<int>(left.count()));
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; ++i) {
-      if (fds[i] < 0 || !(pfds[static_cast<std::size_t>(i)].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (fds[i] < 0 || !(pfds[static_cast<std::size_t>(i)].revents & (POLLIN | POLLHUP | POLLERR)))
+        continue;
       char buf[4096];
       const ssize_t got = ::read(fds[i], buf, sizeof buf);
       if (got > 0) {

@@ -74,10 +74,10 @@ static_assert(kDigestOffset + kDigestSize == kHeaderSize);
 static_assert(kSectionEntrySize == 4 + 4 + 8 + 8);
 static_assert(kHeaderSize % kSectionAlignment == 0 && kSectionEntrySize % kSectionAlignment == 0,
               "sections start 8-aligned right after the table");
-static_assert(kMetaFixedSize == 6 * 4 + 20 + 4);
-static_assert(kSteFixedSize == 4 * 4);
-static_assert(kChwallFixedSize == 6 * 4);
-static_assert(kNamesFixedSize == 6 * 4);
+static_assert(kMetaFixedSize == std::size_t{6} * 4 + 20 + 4);
+static_assert(kSteFixedSize == std::size_t{4} * 4);
+static_assert(kChwallFixedSize == std::size_t{6} * 4);
+static_assert(kNamesFixedSize == std::size_t{6} * 4);
 // Shared and suffix lengths are u16.
 static_assert(kMaxNameLength <= 65535);
 // Type indexes are stored as u16.

@@ -13,9 +13,9 @@
 namespace shype::acm {
 
 struct CompiledPolicy {
-  PolicyImage image;         // image.names is always filled in
+  PolicyImage image;  // image.names is always filled in
   LabelNumbering numbering;
-  Diagnostics warnings;      // non-fatal findings of check_policy
+  Diagnostics warnings;  // non-fatal findings of check_policy
 };
 
 // Runs check_policy; any error fails the compilation with all findings in the

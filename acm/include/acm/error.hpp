@@ -21,16 +21,16 @@ struct SourceLocation {
 };
 
 enum class Errc {
-  io_error,           // a file could not be read or written
-  xml_malformed,      // not well-formed XML
-  schema_violation,   // well-formed but not valid against security_policy.xsd
-  semantic_error,     // valid XML but an inconsistent policy
-  malformed_binary,   // a binary policy that is truncated, hostile or inconsistent
-  unsupported,        // a feature or version this build does not handle
-  limit_exceeded,     // a count beyond the documented limits
-  invalid_argument,   // a caller passed something meaningless
-  not_found,          // a label, type or policy that does not exist
-  update_rejected,    // a policy change that would leave the system inconsistent
+  io_error,          // a file could not be read or written
+  xml_malformed,     // not well-formed XML
+  schema_violation,  // well-formed but not valid against security_policy.xsd
+  semantic_error,    // valid XML but an inconsistent policy
+  malformed_binary,  // a binary policy that is truncated, hostile or inconsistent
+  unsupported,       // a feature or version this build does not handle
+  limit_exceeded,    // a count beyond the documented limits
+  invalid_argument,  // a caller passed something meaningless
+  not_found,         // a label, type or policy that does not exist
+  update_rejected,   // a policy change that would leave the system inconsistent
 };
 
 [[nodiscard]] const char* errc_name(Errc code) noexcept;

@@ -63,9 +63,9 @@ class TypeSets {
 // Names of everything a policy numbers. The compact format carries them; for
 // Xen's format they come from the .map file written beside the binary.
 struct PolicyNames {
-  std::vector<std::string> ste_types;        // by STE type index
-  std::vector<std::string> chwall_types;     // by CHWALL type index
-  std::vector<std::string> vm_labels;        // by VM label index (0 = __UNLABELED__ or __NULL_LABEL__)
+  std::vector<std::string> ste_types;     // by STE type index
+  std::vector<std::string> chwall_types;  // by CHWALL type index
+  std::vector<std::string> vm_labels;     // by VM label index (0 = __UNLABELED__ or __NULL_LABEL__)
   std::vector<std::string> resource_labels;  // by resource number r; STE row = vm_labels.size() + r
   std::vector<std::string> conflict_sets;    // by conflict set index
   friend bool operator==(const PolicyNames&, const PolicyNames&) = default;

@@ -48,9 +48,9 @@ struct PolicyHeader {
   SourceLocation where;
 
   friend bool operator==(const PolicyHeader& a, const PolicyHeader& b) {
-    return a.name == b.name && a.url == b.url && a.reference == b.reference &&
-           a.date == b.date && a.namespace_url == b.namespace_url &&
-           a.version == b.version && a.from_policy == b.from_policy;
+    return a.name == b.name && a.url == b.url && a.reference == b.reference && a.date == b.date &&
+           a.namespace_url == b.namespace_url && a.version == b.version &&
+           a.from_policy == b.from_policy;
   }
 };
 
@@ -106,7 +106,7 @@ struct PolicyModel {
   std::optional<SimpleTypeEnforcementComponent> ste;
   std::optional<ChineseWallComponent> chwall;
   bool has_subject_labels = false;  // <SubjectLabels> present
-  NamedItem bootstrap;               // the bootstrap attribute of SubjectLabels
+  NamedItem bootstrap;              // the bootstrap attribute of SubjectLabels
   std::vector<Label> vm_labels;
   bool has_object_labels = false;  // <ObjectLabels> present
   std::vector<Label> resource_labels;

@@ -19,6 +19,7 @@ struct PolicyVersion {
   [[nodiscard]] static Result<PolicyVersion> parse(std::string_view text);
   [[nodiscard]] std::string to_string() const;  // "major.minor"
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>.
   friend auto operator<=>(const PolicyVersion&, const PolicyVersion&) = default;
   friend bool operator==(const PolicyVersion&, const PolicyVersion&) = default;
 };

@@ -15,9 +15,14 @@ inline constexpr Ssidref kUnlabeledSsidref = 0;
 inline constexpr Ssidref kBootstrapSsidref = 0x00010001;
 inline constexpr Ssidref kInvalidSsidref = 0xffffffff;
 
-[[nodiscard]] constexpr std::uint32_t primary_half(Ssidref s) noexcept { return s & 0xffffu; }
-[[nodiscard]] constexpr std::uint32_t secondary_half(Ssidref s) noexcept { return s >> 16; }
-[[nodiscard]] constexpr Ssidref make_ssidref(std::uint32_t primary, std::uint32_t secondary) noexcept {
+[[nodiscard]] constexpr std::uint32_t primary_half(Ssidref s) noexcept {
+  return s & 0xffffu;
+}
+[[nodiscard]] constexpr std::uint32_t secondary_half(Ssidref s) noexcept {
+  return s >> 16;
+}
+[[nodiscard]] constexpr Ssidref make_ssidref(std::uint32_t primary,
+                                             std::uint32_t secondary) noexcept {
   return ((secondary & 0xffffu) << 16) | (primary & 0xffffu);
 }
 // A VM label at index i.

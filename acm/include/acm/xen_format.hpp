@@ -46,10 +46,10 @@ inline constexpr std::size_t kSteHeaderSize = 20;     // 5 u32
 inline constexpr std::size_t kCellSize = 2;           // domaintype_t = u16
 inline constexpr std::size_t kSectionAlignment = 8;
 
-static_assert(kHeaderSize == 10 * 4 + kSha1Size);
-static_assert(kHeaderSizeV3 == 10 * 4);
-static_assert(kChwallHeaderSize == 9 * 4);
-static_assert(kSteHeaderSize == 5 * 4);
+static_assert(kHeaderSize == std::size_t{10} * 4 + kSha1Size);
+static_assert(kHeaderSizeV3 == std::size_t{10} * 4);
+static_assert(kChwallHeaderSize == std::size_t{9} * 4);
+static_assert(kSteHeaderSize == std::size_t{5} * 4);
 static_assert(kHeaderSizeV3 % kSectionAlignment == 0);
 
 }  // namespace shype::acm::xen

@@ -23,8 +23,8 @@ namespace {
 // policy; whitespace inside a leaf such as <Type> </Type> is kept. NOERROR /
 // NOWARNING keep libxml2's printing handlers out; errors arrive through
 // on_error instead.
-constexpr int kParseOptions =
-    XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+constexpr int kParseOptions = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOBLANKS |
+                              XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
 
 struct ParserCtxtFree {
   void operator()(xmlParserCtxt* ctxt) const noexcept { xmlFreeParserCtxt(ctxt); }

@@ -108,10 +108,11 @@ Result<CompiledFiles> compile_policy_file(const std::filesystem::path& xml_path,
   out.warnings.append(compiled->warnings);
 
   if (format == BinaryFormat::xen && !xen_policy_size(compiled->image)) {
-    return make_error(Errc::limit_exceeded,
-                      xml_path.string() + ": policy '" + out.policy_name +
-                          "' is too large for Xen's binary format (its dense matrices exceed 4 GiB); "
-                          "use the compact format");
+    return make_error(
+        Errc::limit_exceeded,
+        xml_path.string() + ": policy '" + out.policy_name +
+            "' is too large for Xen's binary format (its dense matrices exceed 4 GiB); "
+            "use the compact format");
   }
   const std::vector<std::uint8_t> binary = write_binary_policy(compiled->image, format);
   const std::string map_text =

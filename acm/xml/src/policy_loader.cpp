@@ -102,10 +102,9 @@ Result<LoadedPolicy> load_policy_text(std::string xml_text, std::string file_nam
   // side. Only well-formed text without a DOCTYPE gets here. The future is
   // always joined before xml_text can go away: get() below, or the future's
   // destructor on the early return.
-  std::future<std::vector<detail::SchemaFinding>> validation =
-      std::async(std::launch::async, [&xml_text, &file_name] {
-        return detail::validate_schema_findings(xml_text, file_name);
-      });
+  std::future<std::vector<detail::SchemaFinding>> validation = std::async(
+      std::launch::async,
+      [&xml_text, &file_name] { return detail::validate_schema_findings(xml_text, file_name); });
 
   Diagnostics model_problems;
   auto model = detail::build_model(*document, model_problems);

@@ -665,7 +665,7 @@ std::vector<std::size_t> name_entries(const Bytes& payload) {
   std::size_t at = 24;
   for (std::size_t i = 0; i < total; ++i) {
     out.push_back(at);
-    at += 4 + (payload[at + 2] | payload[at + 3] << 8);
+    at += 4 + static_cast<std::size_t>(payload[at + 2] | payload[at + 3] << 8);
   }
   return out;
 }

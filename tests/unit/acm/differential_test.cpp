@@ -139,7 +139,7 @@ TEST(Differential, DenseRandomPoliciesWithEveryRepresentation) {
   SteIndex::Options neither = no_matrix;
   neither.big_row_bitset_budget_bytes = 0;
   std::mt19937_64 rng(0xde75e);
-  for (int i = 0; i < 60; ++i) {
+  for (std::uint64_t i = 0; i < 60; ++i) {
     const PolicyModel model = testing::random_policy(rng, shape);
     for (const auto& options : {SteIndex::Options{}, no_matrix, neither}) {
       compare_policy(model, i, options);

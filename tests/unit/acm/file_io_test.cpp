@@ -1,10 +1,9 @@
 #include "acm/file_io.hpp"
 
-#include <sys/stat.h>
-
 #include <filesystem>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 namespace shype::acm {
 namespace {
@@ -35,7 +34,8 @@ TEST_F(FileIo, ReplacesExistingFileAndLeavesNoTemporaries) {
   ASSERT_TRUE(write_file_atomic(path, std::string_view("new contents")));
   EXPECT_EQ(*read_text_file(path), "new contents");
   std::size_t files = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_)) ++files;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_))
+    ++files;
   EXPECT_EQ(files, 1u);
 }
 

@@ -13,9 +13,13 @@ namespace {
 TEST(Numbering, MytestMatchesXenOrdering) {
   auto n = number_policy(testing::mytest_model());
   ASSERT_TRUE(n) << n.error().to_string();
-  const std::vector<std::string> vm{"__UNLABELED__", "SystemManagement", "A-Bank",
-                                    "A-Bank.MarketAnalysis", "A-Bank.SecurityUnderwriting",
-                                    "AutoCorp", "B-Bank"};
+  const std::vector<std::string> vm{"__UNLABELED__",
+                                    "SystemManagement",
+                                    "A-Bank",
+                                    "A-Bank.MarketAnalysis",
+                                    "A-Bank.SecurityUnderwriting",
+                                    "AutoCorp",
+                                    "B-Bank"};
   EXPECT_EQ(n->vm_labels, vm);
   EXPECT_EQ(n->vm_label_ssidref("A-Bank"), 0x00020002u);
   EXPECT_EQ(n->vm_label_ssidref("SystemManagement"), kBootstrapSsidref);
@@ -23,9 +27,13 @@ TEST(Numbering, MytestMatchesXenOrdering) {
   EXPECT_EQ(n->resource_label_ssidref("A-Bank"), 0x00070000u);
   EXPECT_EQ(n->resource_label_ssidref("SystemManagement"), 0x000c0000u);
   EXPECT_EQ(n->resource_label_ssidref("__UNLABELED__"), 0u);
-  const std::vector<std::string> ste{"A-Bank", "A-Bank.MarketAnalysis",
-                                     "A-Bank.SecurityUnderwriting", "AutoCorp", "B-Bank",
-                                     "SystemManagement", "__UNLABELED__"};
+  const std::vector<std::string> ste{"A-Bank",
+                                     "A-Bank.MarketAnalysis",
+                                     "A-Bank.SecurityUnderwriting",
+                                     "AutoCorp",
+                                     "B-Bank",
+                                     "SystemManagement",
+                                     "__UNLABELED__"};
   EXPECT_EQ(n->ste_types, ste);
   EXPECT_FALSE(n->vm_label_index("NoSuchLabel"));
 }

@@ -7,10 +7,7 @@
 namespace shype::acm {
 namespace {
 
-using testing::item;
 using testing::items;
-using testing::resource_label;
-using testing::vm_label;
 
 using testing::mytest_update_model;
 

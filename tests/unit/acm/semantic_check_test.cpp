@@ -25,19 +25,21 @@ std::vector<std::string> findings(const Diagnostics& d, Severity severity) {
   for (const auto& e : findings(d, Severity::error)) {
     if (e.find(text) != std::string::npos) return ::testing::AssertionSuccess();
   }
-  return ::testing::AssertionFailure() << "no error containing '" << text << "' in:\n" << d.to_string();
+  return ::testing::AssertionFailure() << "no error containing '" << text << "' in:\n"
+                                       << d.to_string();
 }
 
 ::testing::AssertionResult has_warning(const Diagnostics& d, const std::string& text) {
   for (const auto& e : findings(d, Severity::warning)) {
     if (e.find(text) != std::string::npos) return ::testing::AssertionSuccess();
   }
-  return ::testing::AssertionFailure() << "no warning containing '" << text << "' in:\n" << d.to_string();
+  return ::testing::AssertionFailure() << "no warning containing '" << text << "' in:\n"
+                                       << d.to_string();
 }
 
 TEST(SemanticCheck, ShippedPoliciesAreClean) {
-  for (const PolicyModel& m : {testing::mytest_model(), testing::default_model(),
-                               testing::example_test_model()}) {
+  for (const PolicyModel& m :
+       {testing::mytest_model(), testing::default_model(), testing::example_test_model()}) {
     const Diagnostics d = check_policy(m);
     EXPECT_FALSE(d.has_errors()) << m.header.name << ":\n" << d.to_string();
   }
@@ -111,8 +113,9 @@ TEST(SemanticCheck, BootstrapMustNameARealVmLabel) {
 TEST(SemanticCheck, LabelWithTwoTypesOfOneConflictSetIsIllegal) {
   PolicyModel m = testing::mytest_model();
   m.vm_labels.push_back(vm_label("Merger", {"A-Bank"}, {"A-Bank", "B-Bank"}));
-  EXPECT_TRUE(has_error(check_policy(m),
-                        "VM label 'Merger' holds Chinese Wall types 'A-Bank' and 'B-Bank' of conflict set 'RER'"));
+  EXPECT_TRUE(has_error(
+      check_policy(m),
+      "VM label 'Merger' holds Chinese Wall types 'A-Bank' and 'B-Bank' of conflict set 'RER'"));
   // A department holds its organisation's type and its own: legal, since
   // they are in different conflict sets.
   EXPECT_FALSE(check_policy(testing::mytest_model()).has_errors());

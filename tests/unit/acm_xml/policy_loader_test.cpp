@@ -43,9 +43,9 @@ TEST(PolicyLoader, ShippedPoliciesLoadCleanly) {
 }
 
 TEST(PolicyLoader, OddButValidInputsLoad) {
-  for (const char* name : {"valid_minimal.xml", "name_whitespace.xml",
-                           "prefixed_cdata_comments.xml", "schema_location_ignored.xml",
-                           "vio_empty_chwall_types.xml"}) {
+  for (const char* name :
+       {"valid_minimal.xml", "name_whitespace.xml", "prefixed_cdata_comments.xml",
+        "schema_location_ignored.xml", "vio_empty_chwall_types.xml"}) {
     auto loaded = load_fixture(name);
     EXPECT_TRUE(loaded) << name << "\n" << loaded.error().to_string();
   }
@@ -214,9 +214,9 @@ INSTANTIATE_TEST_SUITE_P(BadInputs, PolicyLoaderRejects, ::testing::ValuesIn(kBa
 
 // Every fixture in the directory is covered by one of the tests above.
 TEST(PolicyLoader, EveryFixtureIsExercised) {
-  std::set<std::string> covered = {"valid_minimal.xml", "name_whitespace.xml",
-                                   "prefixed_cdata_comments.xml", "schema_location_ignored.xml",
-                                   "single_type_conflict_set.xml", "vio_empty_chwall_types.xml"};
+  std::set<std::string> covered = {
+      "valid_minimal.xml",           "name_whitespace.xml",          "prefixed_cdata_comments.xml",
+      "schema_location_ignored.xml", "single_type_conflict_set.xml", "vio_empty_chwall_types.xml"};
   for (const auto& bad : kBadInputs)
     covered.insert(bad.fixture);
   for (const auto& entry : std::filesystem::directory_iterator(fixture_path(""))) {

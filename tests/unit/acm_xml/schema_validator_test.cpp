@@ -205,6 +205,7 @@ TEST(SchemaValidator, IsThreadSafe) {
   const std::string bad = read_text(fixture_path("missing_version.xml"));
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       // 8 x 80 x 2 validations: more than one grammar pool's worth, so the

@@ -44,8 +44,8 @@ struct OpenedPolicy {
 // as a binary (for Xen's format, names come from `map` if given, else from
 // the .map beside it if that exists); anything else is loaded as an XML
 // policy and compiled in memory. Errors name the file.
-[[nodiscard]] Result<OpenedPolicy> open_policy(const std::filesystem::path& path,
-                                               const std::optional<std::filesystem::path>& map = {});
+[[nodiscard]] Result<OpenedPolicy> open_policy(
+    const std::filesystem::path& path, const std::optional<std::filesystem::path>& map = {});
 
 struct CompiledFiles {
   std::string policy_name;
