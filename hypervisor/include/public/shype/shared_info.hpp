@@ -1,0 +1,30 @@
+// shared_info: the page the hypervisor shares with each guest (kSharedInfoFd,
+// mapped at kSharedInfoAddress). The hypervisor sets event-channel pending
+// bits and upcall_pending with atomic operations and then signals kUpcallFd;
+// the guest clears them with atomic operations. Time is written by the
+// hypervisor on every delivery and when the domain starts.
+#pragma once
+
+#include <cstdint>
+
+#include "shype/abi.hpp"
+
+namespace shype::abi {
+
+inline constexpr std::uint32_t kMaxEventChannels = 1024;
+inline constexpr std::uint32_t kSharedInfoMagic = 0x53484946u;  // "FIHS"
+
+struct SharedInfo {
+  std::uint32_t magic;        // kSharedInfoMagic
+  std::uint32_t domid;        // the guest's own domain id
+  std::uint64_t system_time_ns;    // CLOCK_MONOTONIC at the last update
+  std::uint64_t wallclock_sec;     // CLOCK_REALTIME at the last update
+  std::uint32_t wallclock_nsec;
+  std::uint32_t upcall_pending;    // nonzero: look at evtchn_pending
+  std::uint64_t evtchn_pending[kMaxEventChannels / 64];
+  std::uint64_t evtchn_mask[kMaxEventChannels / 64];
+  std::uint8_t reserved[kPageSize - 40 - 2 * (kMaxEventChannels / 8)];
+};
+static_assert(sizeof(SharedInfo) == kPageSize);
+
+}  // namespace shype::abi
