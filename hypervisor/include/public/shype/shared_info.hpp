@@ -24,7 +24,7 @@ struct SharedInfo {
   std::uint64_t memory_bytes;      // size of the guest's memory (kMemoryFd)
   std::uint64_t evtchn_pending[kMaxEventChannels / 64];
   std::uint64_t evtchn_mask[kMaxEventChannels / 64];
-  std::uint8_t reserved[kPageSize - 48 - 2 * (kMaxEventChannels / 8)];
+  std::uint8_t reserved[kPageSize - 40 - 2 * (kMaxEventChannels / 8)];
 };
 static_assert(sizeof(SharedInfo) == kPageSize);
 
