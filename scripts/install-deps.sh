@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libxml2-dev libxml2-utils libxerces-c-dev libssl-dev
-  libexpected-dev nlohmann-json3-dev
+  libexpected-dev nlohmann-json3-dev libseccomp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
 )
