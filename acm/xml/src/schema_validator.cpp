@@ -23,6 +23,9 @@
 #include <xercesc/util/XMLException.hpp>
 #include <xercesc/util/XMLString.hpp>
 #include <xercesc/util/XMLUni.hpp>
+#include <xercesc/validators/schema/ComplexTypeInfo.hpp>
+#include <xercesc/validators/schema/SchemaElementDecl.hpp>
+#include <xercesc/validators/schema/SchemaGrammar.hpp>
 
 #include "acm/xml/policy_reader.hpp"
 #include "schema_findings.hpp"
@@ -200,6 +203,31 @@ struct GrammarPoolDelete {
 };
 using GrammarPoolPtr = std::unique_ptr<xc::XMLGrammarPool, GrammarPoolDelete>;
 
+// Xerces formats an element's content model (for "element X is not allowed
+// here; expected (A,B)" messages) on first use and caches the text in the
+// shared grammar without a lock: two validations reporting their first such
+// error at once both store a copy, and one copy leaks. Formatting every
+// model here, while only the loading thread can see the grammar, leaves
+// nothing for concurrent validations to write.
+void prime_lazy_caches(xc::XMLGrammarPool& pool) {
+  xc::RefHashTableOfEnumerator<xc::Grammar> grammars = pool.getGrammarEnumerator();
+  while (grammars.hasMoreElements()) {
+    xc::Grammar& grammar = grammars.nextElement();
+    if (grammar.getGrammarType() != xc::Grammar::SchemaGrammarType) continue;
+    auto& schema = static_cast<xc::SchemaGrammar&>(grammar);
+    xc::RefHash3KeysIdPoolEnumerator<xc::SchemaElementDecl> elements = schema.getElemEnumerator();
+    while (elements.hasMoreElements()) {
+      static_cast<void>(elements.nextElement().getFormattedContentModel());
+    }
+    if (xc::RefHashTableOf<xc::ComplexTypeInfo>* types = schema.getComplexTypeRegistry()) {
+      xc::RefHashTableOfEnumerator<xc::ComplexTypeInfo> it(types, false);
+      while (it.hasMoreElements()) {
+        static_cast<void>(it.nextElement().getFormattedContentModel());
+      }
+    }
+  }
+}
+
 // Compiles the embedded schema into a locked (read-only, thread-safe) pool.
 GrammarPoolPtr load_grammar(std::string& failure) {
   try {
@@ -226,6 +254,7 @@ GrammarPoolPtr load_grammar(std::string& failure) {
         return nullptr;
       }
     }
+    prime_lazy_caches(*pool);
     pool->lockPool();
     return pool;
   } catch (const xc::XMLException& e) {
