@@ -4,6 +4,7 @@
 // A hook a module does not decide is denied (FLASK's unknown permission).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace shype::xsm {
@@ -36,11 +37,13 @@ enum class Hook : std::uint8_t {
 #undef SHYPE_XSM_HOOK_ENUM
 };
 
-inline constexpr std::size_t kHookCount = 0
-#define SHYPE_XSM_HOOK_COUNT(name, subject, object) +1
-    SHYPE_XSM_HOOKS(SHYPE_XSM_HOOK_COUNT)
+inline constexpr std::size_t kHookCount = [] {
+  std::size_t count = 0;
+#define SHYPE_XSM_HOOK_COUNT(name, subject, object) ++count;
+  SHYPE_XSM_HOOKS(SHYPE_XSM_HOOK_COUNT)
 #undef SHYPE_XSM_HOOK_COUNT
-    ;
+  return count;
+}();
 
 // "domain_create", ... ("unknown" for a value outside the list).
 [[nodiscard]] const char* hook_name(Hook hook) noexcept;
