@@ -1,0 +1,17 @@
+// Writing the hypervisor's fields of a guest's shared_info page
+// (shared_info.hpp): identity at creation, time at start and on every
+// delivery. The event bitmaps come with event channels (next stage).
+#pragma once
+
+#include <cstdint>
+
+#include "hv/mapping.hpp"
+#include "shype/abi.hpp"
+
+namespace shype::hv {
+
+// Precondition: page maps at least sizeof(abi::SharedInfo) bytes.
+void init_shared_info(const Mapping& page, abi::domid_t domid, std::uint64_t memory_bytes);
+void publish_time(const Mapping& page);
+
+}  // namespace shype::hv

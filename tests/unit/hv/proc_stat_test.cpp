@@ -1,0 +1,41 @@
+#include "hv/proc_stat.hpp"
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace shype::hv {
+namespace {
+
+TEST(ProcStat, ParsesStateAndCpuTime) {
+  const char* text =
+      "1234 (guest) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 12345 0 0";
+  const auto sample = parse_proc_stat(text, 100);
+  ASSERT_TRUE(sample);
+  EXPECT_EQ(sample->state, 'S');
+  EXPECT_EQ(sample->cpu_time_ns, 3'000'000'000ull);  // (250 + 50) ticks at 100 Hz
+}
+
+TEST(ProcStat, CommandNamesMayHoldSpacesAndParentheses) {
+  const char* text = "77 (a) b (c)) T 1 77 77 0 -1 0 0 0 0 0 7 3 0 0 20 0 1 0 1 0 0";
+  const auto sample = parse_proc_stat(text, 100);
+  ASSERT_TRUE(sample);
+  EXPECT_EQ(sample->state, 'T');
+  EXPECT_EQ(sample->cpu_time_ns, 100'000'000ull);
+}
+
+TEST(ProcStat, MalformedTextIsRejected) {
+  EXPECT_FALSE(parse_proc_stat("", 100));
+  EXPECT_FALSE(parse_proc_stat("1 (x) R 1 2", 100));
+  EXPECT_FALSE(parse_proc_stat("1 (x) R 1 1 1 0 -1 0 0 0 0 0 x 3", 100));
+  EXPECT_FALSE(parse_proc_stat("1 (x) R 1 1 1 0 -1 0 0 0 0 0 1 3", 0));
+}
+
+TEST(ProcStat, SamplesThisProcess) {
+  const auto sample = sample_process(::getpid());
+  ASSERT_TRUE(sample);
+  EXPECT_EQ(sample->state, 'R');
+}
+
+}  // namespace
+}  // namespace shype::hv
