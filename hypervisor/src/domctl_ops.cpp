@@ -200,6 +200,9 @@ Reply Hypervisor::handle(Domain& caller, wire::RequestShutdown& body, Fds& /*fds
   const Errno sent = notify(domain, abi::Op::sched_op, wire::sub(abi::SchedOp::shutdown),
                             wire::bytes_of(request));
   if (failed(sent)) return Reply::error(sent, "cannot notify " + describe(domain));
+  if (request.reason == static_cast<std::uint32_t>(abi::ShutdownReason::suspend)) {
+    send_virq(domain, abi::Virq::suspend);  // for kernels that wait on VIRQ_SUSPEND
+  }
   log_.info("asked " + describe(domain) + " to shut down (" + reason_name(request.reason) + ")");
   return Reply::ok();
 }

@@ -328,6 +328,7 @@ void Hypervisor::close_connection(std::uint64_t id, const std::string& why) {
   if (current_connection_ == &connection) current_connection_ = nullptr;
   connections_.erase(it);
   release_connection_ports(id);
+  release_connection_grants(id);
 }
 
 void Hypervisor::on_control_event(std::uint64_t id, std::uint32_t events) {
@@ -492,6 +493,35 @@ Errno Hypervisor::notify(Domain& domain, abi::Op op, std::uint32_t subop,
   return Errno::io;
 }
 
+Errno Hypervisor::notify_with_fds(Domain& domain, std::uint64_t connection_id, abi::Op op,
+                                  std::uint32_t subop, std::span<const std::uint8_t> payload,
+                                  std::vector<UniqueFd> fds) {
+  const auto fd_count = static_cast<std::uint32_t>(fds.size());
+  std::vector<std::uint8_t> bytes = wire::encode_notification(op, subop, payload, fd_count);
+  Channel::Push pushed = Channel::Push::gone;
+  if (domain.is_domain0()) {
+    const auto it = connections_.find(connection_id);
+    if (it == connections_.end()) return Errno::srch;
+    pushed = it->second->channel.push(std::move(bytes), std::move(fds));
+    update_interest(*it->second);
+  } else {
+    if (!domain.channel.open()) return Errno::srch;
+    if (domain.guest.shared_info.valid()) publish_time(domain.guest.shared_info);
+    pushed = domain.channel.push(std::move(bytes), std::move(fds));
+    update_interest(domain);
+  }
+  switch (pushed) {
+    case Channel::Push::sent:
+    case Channel::Push::queued:
+      return Errno::ok;
+    case Channel::Push::overflow:
+      return Errno::again;
+    case Channel::Push::gone:
+      return Errno::srch;
+  }
+  return Errno::io;
+}
+
 void Hypervisor::flush_console_input(Domain& domain) {
   while (!domain.console_input.empty()) {
     const std::size_t n = std::min(domain.console_input.size(), abi::kMaxPayload);
@@ -547,6 +577,7 @@ void Hypervisor::on_process_exit(Domain& domain) {
   release_event_channels(domain);
   release_grants(domain, false);
   domain.guest.upcall_fd.reset();
+  send_virq(domain0(), abi::Virq::dom_exc);  // Xen: a domain shut down or died
   if (domain.dying) {
     finish_destroy(domain);  // `domain` is gone after this
     return;
@@ -616,6 +647,7 @@ void Hypervisor::finish_destroy(Domain& domain) {
   log_.info(describe(domain) + " destroyed");
   const abi::domid_t id = domain.id;
   domains_.erase(id);  // releases memory, shared_info, console log
+  send_virq(domain0(), abi::Virq::dom_exc);  // Xen: a domain was destroyed
 }
 
 void Hypervisor::run_deadlines() {

@@ -89,6 +89,15 @@ void FakeHypervisor::serve(int pidfd) {
 }
 
 void FakeHypervisor::run() {
+  read_loop();
+  {
+    std::lock_guard lock(mutex_);
+    reader_done_ = true;
+  }
+  changed_.notify_all();
+}
+
+void FakeHypervisor::read_loop() {
   std::vector<std::uint8_t> buffer(abi::kMaxMessageSize + 1);
   alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int) * 16)> control{};
   for (;;) {
@@ -270,7 +279,9 @@ bool FakeHypervisor::wait_for_console(std::string_view text,
 }
 
 std::optional<std::uint32_t> FakeHypervisor::shutdown_reason() const {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, std::chrono::seconds(5),
+                    [&] { return reader_done_ || shutdown_reason_.has_value(); });
   return shutdown_reason_;
 }
 

@@ -43,6 +43,10 @@ class FakeHypervisor {
   [[nodiscard]] std::string console() const;
   [[nodiscard]] bool wait_for_console(std::string_view text,
                                       std::chrono::milliseconds timeout) const;
+  // The reason of the guest's SCHEDOP_shutdown. Call it once the guest has
+  // exited: it first waits (at most 5 s) until the reader has drained the
+  // channel, since the guest's last messages may still be unread when its
+  // exit is seen.
   [[nodiscard]] std::optional<std::uint32_t> shutdown_reason() const;
   [[nodiscard]] std::string framing_error() const;  // "" if none
   [[nodiscard]] std::uint64_t requests() const;
@@ -51,6 +55,7 @@ class FakeHypervisor {
 
  private:
   void run();
+  void read_loop();
   void handle(const abi::MessageHeader& header, const std::uint8_t* payload, int* fds,
               std::uint32_t fd_count);
   void respond(const abi::MessageHeader& request, std::int32_t status, const void* payload,
@@ -72,6 +77,7 @@ class FakeHypervisor {
   mutable std::condition_variable changed_;
   std::string console_;
   std::optional<std::uint32_t> shutdown_reason_;
+  bool reader_done_ = false;  // the reader thread saw the guest's end (or was stopped)
   std::string framing_error_;
   std::atomic<std::uint64_t> requests_{0};
 };

@@ -13,6 +13,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Notifications kept for next_notification() (see call()).
+constexpr std::size_t kMaxQueuedNotifications = 1024;
+
 std::string errno_text(int err) {
   return std::generic_category().message(err);
 }
@@ -118,12 +121,19 @@ Result<hv::wire::Message> Connection::call(std::string_view op, const hv::wire::
       fd_.reset();
       return make_error(EPROTO, name, "malformed response: " + message.error());
     }
-    // A late answer to an earlier call that timed out, or a notification:
-    // not ours (its descriptors close here).
-    if (message->header.kind != static_cast<std::uint16_t>(abi::MessageKind::response) ||
-        message->header.seq != seq) {
+    // A notification (event-channel notices) is kept for
+    // next_notification(); a bounded queue, so a caller that never looks
+    // cannot grow it without limit (the newest is dropped, its descriptors
+    // closed).
+    if (message->header.kind == static_cast<std::uint16_t>(abi::MessageKind::notification)) {
+      if (notifications_.size() < kMaxQueuedNotifications) {
+        notifications_.push_back(std::move(*message));
+      }
       continue;
     }
+    // A late answer to an earlier call that timed out: not ours (its
+    // descriptors close here).
+    if (message->header.seq != seq) continue;
     return std::move(*message);
   }
 }

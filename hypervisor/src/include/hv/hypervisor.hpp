@@ -128,6 +128,13 @@ class Hypervisor {
   bool reap(Domain& domain, siginfo_t* info);
   void channel_closed(Domain& domain);
   Errno notify(Domain& domain, abi::Op op, std::uint32_t subop, std::span<const std::uint8_t> payload);
+  // notify() with descriptors (event_channel_op notices). For Domain-0 the
+  // notification goes to connection `connection_id`; one that is gone or
+  // overflowing loses it (not closed here: callers may be walking ports).
+  // The descriptors are closed if the notification cannot be queued.
+  Errno notify_with_fds(Domain& domain, std::uint64_t connection_id, abi::Op op,
+                        std::uint32_t subop, std::span<const std::uint8_t> payload,
+                        std::vector<UniqueFd> fds);
   void flush_console_input(Domain& domain);
   [[nodiscard]] xsm::DomainRef ref(const Domain& domain) const;
   [[nodiscard]] xsm::LiveState live_state() const;
@@ -191,6 +198,9 @@ class Hypervisor {
   void release_connection_ports(std::uint64_t connection_id);
   // Every bound interdomain channel, for the chgpolicy / relabel re-check.
   void append_event_channel_sharings(xsm::LiveState& live) const;
+  // Closes one port as EVTCHNOP_close does (the peer's port reverts to
+  // unbound and gets closed_notice).
+  void close_port(Domain& domain, abi::evtchn_port_t port);
 
   // grant_table_op (grant_table.cpp).
   Reply handle(Domain& caller, wire::GntMapRef& body, Fds& fds);
@@ -204,6 +214,8 @@ class Hypervisor {
   void release_grants(Domain& domain, bool destroyed);
   // Every grant mapped by another domain, for the re-check.
   void append_grant_sharings(xsm::LiveState& live) const;
+  // Drops the Domain-0 mappings a closing connection owned.
+  void release_connection_grants(std::uint64_t connection_id);
 
   HypervisorConfig config_;
   UniqueFd listener_;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -154,10 +155,88 @@ class Connection {
   // event_channel_op for Domain-0 (src/event_channels.cpp). Domain-0's
   // ports belong to this connection and close with it.
   // -- event channels: begin --
+  //
+  // Doorbells are non-blocking eventfds: ring one by writing a 64-bit 1
+  // (notify_doorbell), wait on one with poll and clear it by reading
+  // (wait_doorbell). A doorbell belongs to one binding; after the port
+  // closes nothing rings it again.
+  struct EventChannelBinding {
+    abi::evtchn_port_t port = 0;
+    hv::UniqueFd own;   // rung by the peer: wait on it
+    hv::UniqueFd peer;  // ring it to notify the peer
+  };
+  struct VirqBinding {
+    abi::evtchn_port_t port = 0;
+    hv::UniqueFd doorbell;  // rung when the virq is raised
+  };
+  // A bound_notice or closed_notice, decoded (fds only for bound_notice).
+  struct EventChannelNotice {
+    abi::EvtchnOp kind = abi::EvtchnOp::bound_notice;
+    abi::evtchn_port_t local_port = 0;
+    abi::domid_t remote_dom = 0;        // bound_notice
+    abi::evtchn_port_t remote_port = 0;  // bound_notice
+    hv::UniqueFd own;
+    hv::UniqueFd peer;
+  };
+
+  // EVTCHNOP_alloc_unbound: a port of `dom` (Domain-0 itself by default)
+  // that `remote` may bind. When it does, this connection gets a
+  // bound_notice with the doorbells.
+  [[nodiscard]] Result<abi::evtchn_port_t> evtchn_alloc_unbound(abi::domid_t remote,
+                                                                abi::domid_t dom = abi::kDomidSelf);
+  // EVTCHNOP_bind_interdomain to an unbound port `remote` allocated for Domain-0.
+  [[nodiscard]] Result<EventChannelBinding> evtchn_bind_interdomain(abi::domid_t remote,
+                                                                    abi::evtchn_port_t remote_port);
+  [[nodiscard]] Result<VirqBinding> evtchn_bind_virq(abi::Virq virq);
+  [[nodiscard]] Status evtchn_close(abi::evtchn_port_t port);
+  // EVTCHNOP_send: the hypervisor rings the peer's doorbell.
+  [[nodiscard]] Status evtchn_send(abi::evtchn_port_t port);
+  [[nodiscard]] Result<abi::EvtchnStatus> evtchn_status(abi::evtchn_port_t port,
+                                                        abi::domid_t dom = abi::kDomidSelf);
+
+  // The oldest notification the hypervisor sent on this connection (those
+  // that arrived while a call waited for its response are queued), waiting
+  // up to `wait` for one; nullopt if none came.
+  [[nodiscard]] Result<std::optional<hv::wire::Message>> next_notification(
+      std::chrono::milliseconds wait = std::chrono::milliseconds{0});
+  // Decodes an event_channel_op notice (nullopt for any other or a
+  // malformed one); takes its descriptors.
+  [[nodiscard]] static std::optional<EventChannelNotice> event_channel_notice(
+      hv::wire::Message& message);
+  // Rings a doorbell. Waits up to `timeout` for one to be rung and clears
+  // it; false on timeout.
+  [[nodiscard]] static Status notify_doorbell(int doorbell);
+  [[nodiscard]] static bool wait_doorbell(int doorbell, std::chrono::milliseconds timeout);
   // -- event channels: end --
 
   // grant_table_op for Domain-0 (src/grants.cpp).
   // -- grants: begin --
+  // A mapping of a guest's grant: the frame as a one-page memfd (opened
+  // read-only for a read-only map: mmap with PROT_WRITE and write(2) fail on
+  // it) and the handle to unmap it with. It belongs to this connection and
+  // is released with it; the descriptor stays usable after an unmap or the
+  // granter's end, but the granter no longer counts it.
+  struct MappedGrant {
+    hv::UniqueFd fd;
+    std::uint32_t handle = 0;
+    abi::domid_t granter = 0;
+    abi::grant_ref_t ref = 0;
+    bool readonly = false;
+  };
+  // GNTTABOP_map_grant_ref. Errors carry Xen's status as a positive code:
+  // -abi::kGntstBadDomain, -kGntstBadGntref, -kGntstPermissionDenied (a
+  // writable map of a read-only grant); EACCES refused by the policy, ENOSPC
+  // abi::kMaxMapsPerDomain mappings held by Domain-0.
+  [[nodiscard]] Result<MappedGrant> map_grant(abi::domid_t granter, abi::grant_ref_t ref,
+                                              bool readonly);
+  // GNTTABOP_unmap_grant_ref; on success the descriptor is closed.
+  // -abi::kGntstBadHandle for a handle this connection does not hold.
+  [[nodiscard]] Status unmap_grant(MappedGrant& mapping);
+  // GNTTABOP_copy between two grants to Domain-0 (Domain-0 has no frames:
+  // a DOMID_SELF side is EPERM).
+  [[nodiscard]] Status copy_grant(const abi::GntCopy& request);
+  // GNTTABOP_query_size of Domain-0's own table (it cannot grant: 0 grants).
+  [[nodiscard]] Result<abi::GntQuerySize> query_grants();
   // -- grants: end --
 
   // One raw request and its response (status not interpreted), for tools
@@ -182,6 +261,9 @@ class Connection {
   std::chrono::milliseconds timeout_;
   std::uint32_t seq_ = 0;
   std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(abi::kMaxMessageSize);
+  // Notifications received by call() or next_notification(), oldest first
+  // (event channels: src/event_channels.cpp).
+  std::deque<hv::wire::Message> notifications_;
 };
 
 }  // namespace shype::xc

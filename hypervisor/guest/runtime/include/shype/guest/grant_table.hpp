@@ -19,7 +19,8 @@ namespace shype::guest::gnttab {
 [[nodiscard]] std::int64_t grant_access(abi::domid_t grantee, std::uint32_t frame, bool readonly);
 
 // GNTTABOP_end_access: ends a grant (the frame stays in place with its
-// contents). -EBUSY while the grantee still maps it.
+// contents: the runtime maps guest memory over it again). -EBUSY while the
+// grantee still maps it; -EINVAL not a grant of this domain.
 int end_access(abi::grant_ref_t ref);
 
 // A mapping of another domain's grant.
@@ -29,16 +30,25 @@ struct Mapping {
   bool readonly;
 };
 
-// GNTTABOP_map_grant_ref: maps `ref` of `granter`. 0 or -errno (-EACCES
-// refused by the policy or a writable map of a read-only grant; -ESRCH no
-// such domain; -EINVAL no such grant for us).
+// GNTTABOP_map_grant_ref: maps `ref` of `granter` (PROT_READ only when
+// `readonly`). 0, or as Xen's status field (abi::kGntst*):
+// kGntstBadDomain no such domain, kGntstBadGntref no such grant for us,
+// kGntstPermissionDenied a writable map of a read-only grant; or -EACCES
+// refused by the policy, -ENOSPC kMaxMapsPerDomain mappings held.
 int map(abi::domid_t granter, abi::grant_ref_t ref, bool readonly, Mapping* out);
 
-// GNTTABOP_unmap_grant_ref: 0 or -errno.
+// GNTTABOP_unmap_grant_ref: unmaps the page, then tells the hypervisor.
+// 0, or abi::kGntstBadHandle if `mapping` is not a mapping of this domain.
 int unmap(const Mapping& mapping);
 
 // GNTTABOP_copy: copies `length` bytes between a grant of another domain
-// and a frame of this one (see abi::GntCopy). 0 or -errno.
+// and a frame of this one (see abi::GntCopy; either side may be either). 0,
+// or kGntstBadDomain / kGntstBadGntref / kGntstPermissionDenied (writing a
+// read-only grant) for a grant side, -EINVAL for a frame side, -EACCES
+// refused by the policy.
 int copy(const abi::GntCopy& request);
+
+// GNTTABOP_query_size: grants this domain has given and the limit. 0 or -errno.
+int query_size(abi::GntQuerySize* out);
 
 }  // namespace shype::guest::gnttab

@@ -63,6 +63,7 @@ inline constexpr std::uint64_t kProtWrite = 2;
 inline constexpr std::uint64_t kProtExec = 4;
 inline constexpr std::uint64_t kMapShared = 0x01;
 inline constexpr std::uint64_t kMapPrivate = 0x02;
+inline constexpr std::uint64_t kMapFixed = 0x10;
 inline constexpr std::uint64_t kMapAnonymous = 0x20;
 inline constexpr std::uint64_t kMapFixedNoReplace = 0x100000;
 
