@@ -4,8 +4,12 @@
 # the real tools on the shipped policies, printing each command and its
 # output. Every decision shown is computed by the policy core; the script
 # checks each one and fails if shype decides otherwise than the manual.
-#
-# Later stages extend this to boot shype-hv and drive it with xend and xm.
+# Then it boots the hypervisor, shype-hv, with the mytest policy under a
+# temporary SHYPE_ROOT and drives it from Domain-0 with shype-ctl: labeled
+# guest domains, a Chinese Wall refusal, a hostile guest that dies alone,
+# two guests sharing a page and an event channel, and a pair the policy
+# keeps apart.
+# The hypervisor is stopped by pid on every exit, and every wait is bounded.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${SHYPE_BUILD_ROOT:-$top/out}
@@ -15,8 +19,25 @@ out=${SHYPE_BUILD_ROOT:-$top/out}
 
 acmtool=$out/release/acm/tools/acmtool
 genpolicy=$out/release/tests/bench/shype-genpolicy
+hvbin=$out/release/hypervisor/src/shype-hv
+ctlbin=$out/release/toolstack/xenctrl/shype-ctl
+kernels=$out/release/hypervisor/guest
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+hvroot=$work/hv
+# Stops the hypervisor started below by its pid (SIGTERM, up to 10 s, then
+# SIGKILL; it kills its guests itself), then removes the work directory.
+stop_hypervisor() {
+  local pid
+  pid=$(cat "$hvroot/run/shype/shype-hv.pid" 2>/dev/null) || return 0
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+trap 'stop_hypervisor; rm -rf "$work"' EXIT
 policies=$work/etc/xen/acm-security/policies
 mkdir -p "$policies/example"
 cp "$top"/policies/*.xml "$policies/"
@@ -28,9 +49,19 @@ section() { printf '\n==== %s ====\n' "$*"; }
 run() {
   local expected=$1
   shift
-  local shown="$*"
+  local shown="" arg
+  for arg in "$@"; do
+    case $arg in
+      *[[:space:]]*) shown+=" \"$arg\"" ;;
+      *) shown+=" $arg" ;;
+    esac
+  done
+  shown=${shown# }
   shown=${shown//$out\/release\/acm\/tools\//}
   shown=${shown//$out\/release\/tests\/bench\//}
+  shown=${shown//$out\/release\/hypervisor\/src\//}
+  shown=${shown//$out\/release\/toolstack\/xenctrl\//}
+  shown=${shown//$out\/release\/hypervisor\/guest\//}
   printf '\n$ %s\n' "${shown//$work/}"
   set +e
   "$@" 2>&1 | sed "s|$work||g"
@@ -95,5 +126,70 @@ acm 3 decide "$work/big.bin" share Org1 Org2
 acm 0 decide "$work/big.bin" share Org214 res:Org214
 acm 3 decide "$work/big.bin" admit Org1922 --running Org1991
 acm 0 decide "$work/big.bin" admit Org1922 --running Org527
+
+section "shype-hv: boot the hypervisor with the mytest policy, Domain-0 labeled SystemManagement"
+mkdir -p "$hvroot/etc/shype"
+acm 0 compile "$policies/mytest-security_policy.xml" --format compact -o "$hvroot/etc/shype/mytest.bin"
+cat >"$hvroot/etc/shype/boot.conf" <<'CONF'
+xsm = acm
+policy = etc/shype/mytest.bin
+dom0_label = SystemManagement
+CONF
+printf '\n$ cat /hv/etc/shype/boot.conf\n'
+cat "$hvroot/etc/shype/boot.conf"
+run 0 env SHYPE_ROOT="$hvroot" "$hvbin" start
+run 0 env SHYPE_ROOT="$hvroot" "$hvbin" status
+ctl() { run "$1" env SHYPE_ROOT="$hvroot" "$ctlbin" "${@:2}"; }
+
+section "shype-hv: labeled guest domains (each a sandboxed process running its own kernel)"
+ctl 0 create "$kernels/guest_hello" name=bank-a label=A-Bank memory=8
+ctl 0 create "$kernels/guest_counter" name=autocorp label=AutoCorp memory=8 cmdline=100
+ctl 0 console bank-a --wait "Hello from shype" --timeout 10
+ctl 0 console autocorp --wait "counter 1" --timeout 10
+ctl 0 list
+
+section "shype-hv: the Chinese Wall refuses B-Bank while A-Bank runs (and audits it)"
+ctl 3 create "$kernels/guest_hello" name=bank-b label=B-Bank memory=8
+printf '\n$ shype-ctl audit | grep deny\n'
+env SHYPE_ROOT="$hvroot" "$ctlbin" audit | grep '"deny"'
+
+section "shype-hv: a hostile guest (open(\"/etc/passwd\")) dies alone"
+ctl 0 create "$kernels/guest_rogue" name=rogue label=AutoCorp memory=8 cmdline=open
+ctl 0 wait rogue crashed --timeout 10
+printf '\n$ grep rogue /hv/var/log/xen/shype-hv.log\n'
+grep 'rogue' "$hvroot/var/log/xen/shype-hv.log" | sed "s|$work||g"
+ctl 0 wait bank-a running --timeout 1
+ctl 0 wait autocorp running --timeout 1
+ctl 0 list
+
+section "shype-hv: two A-Bank guests exchange data through a grant and an event channel"
+# guest_pair: the server offers a port and a granted ring page to its peer;
+# Domain-0 relays the domain ids and the offer through console input.
+domid_of() { env SHYPE_ROOT="$hvroot" "$ctlbin" list | awk -v n="$1" '$1 == n { print $2 }'; }
+ctl 0 create "$kernels/guest_pair" name=pair-server label=A-Bank memory=8 "cmdline=role=server count=100"
+ctl 0 create "$kernels/guest_pair" name=pair-client label=A-Bank memory=8 \
+  "cmdline=role=client count=100 peer=$(domid_of pair-server)"
+ctl 0 input pair-server "peer=$(domid_of pair-client)"
+ctl 0 console pair-server --wait "pair: offer" --timeout 10
+offer=$(env SHYPE_ROOT="$hvroot" "$ctlbin" console pair-server | sed -n 's/^pair: offer //p')
+ctl 0 input pair-client "$offer"
+ctl 0 console pair-client --wait "pair: exchanged 100 messages ok" --timeout 30
+ctl 0 console pair-server --wait "pair: exchanged 100 messages ok" --timeout 30
+
+section "shype-hv: A-Bank may not share with AutoCorp: the offer itself is refused"
+ctl 0 create "$kernels/guest_pair" name=pair-refused label=A-Bank memory=8 \
+  "cmdline=role=server peer=$(domid_of autocorp)"
+ctl 0 console pair-refused --wait "pair: grant refused: -13" --timeout 10
+printf '\n$ shype-ctl audit | grep pair-refused\n'
+env SHYPE_ROOT="$hvroot" "$ctlbin" audit | grep '"pair-refused"'
+ctl 0 list
+
+section "shype-hv: destroy the domains and stop the hypervisor"
+for name in pair-refused pair-client pair-server rogue autocorp bank-a; do
+  ctl 0 destroy "$name"
+done
+ctl 0 list
+run 0 env SHYPE_ROOT="$hvroot" "$hvbin" stop
+run 3 env SHYPE_ROOT="$hvroot" "$hvbin" status
 
 printf '\ndemo: every decision was the expected one\n'

@@ -35,13 +35,53 @@
 //   flood             100000 console writes, one byte each       every one answered (0 or an
 //                                                                error); then poweroff
 //
-// Next stage: attacks on grant tables (map a grant meant for another
-// domain, end a grant that is mapped, copy past a page) and event channels
-// (bind a port not offered to us, send on a closed port) are added to
-// kAttacks below; the table is the only place to extend.
+// Attacks on event channels and grant tables. Their cmdline is the attack
+// name followed by key=value words (kv_args.hpp); keys the attack needs
+// that are not on the cmdline are read from console input (a test relays
+// them, e.g. "ref=<r>" once a pair server has offered one). peer=<domid> is
+// the victim (a guest_pair server holding port=<n> and ref=<r> for another
+// domain); where a peer is optional it defaults to Domain-0. Each prints
+// every result it got and "refused" or "UNEXPECTED" per step.
+//
+//   attack                  what the guest does                        expected
+//   ----------------------  -----------------------------------------  --------------------------
+//   evtchn-bind-unoffered   bind port=<n> of peer (offered to another  refused (-EINVAL); poweroff
+//                           domain, or already bound)
+//   evtchn-bind-invalid     bind ports 0, 1000 (closed), 1024,         each refused; poweroff
+//                           0xffffffff of peer
+//   evtchn-send-foreign     EVTCHNOP_send on port=<n> (the peer's      each refused; poweroff
+//                           number; not ours) and on ports 1..8
+//   evtchn-flood            alloc_unbound for peer until refused       refused (-ENOSPC) after at
+//                                                                      most 1023 ports; poweroff
+//   evtchn-stale-doorbell   loopback channel, close it, bind again,    the new binding's doorbells
+//                           ring the first binding's peer doorbell     stay silent (a control ring
+//                                                                      of the new one is seen);
+//                                                                      poweroff
+//   grant-map-unoffered     map ref=<r> of peer (granted to another    refused, read-only and
+//                           domain)                                    writable; poweroff
+//   grant-map-forged        map ref=<r> naming granter client=<domid>  each refused; poweroff
+//                           (the real grantee), DOMID_SELF, 0x7ff1
+//                           and Domain-0
+//   grant-map-rw-readonly   peer grants ref=<r> read-only to us: map   writable map refused, the
+//                           it writable (then read-only as control)    read-only one works;
+//                           poweroff
+//   grant-ro-write          map that read-only grant read-only and     killed (SIGSEGV): crashed
+//                           write through the mapping
+//   grant-foreign-frame     grant frames past the end of our memory    each refused (-EINVAL);
+//                           (frame_count, +1000, 0xffffffff) to peer   poweroff
+//   grant-end-unowned       end_access refs 0, 7, 1023, 1024 we never  each refused; poweroff
+//                           made
+//   grant-unmap-unowned     unmap handles 0, 1, 1023, 0xffffffff we    each refused; poweroff
+//                           do not hold
+//   grant-flood             grant frames 0.. to peer until refused     refused (-ENOSPC) after at
+//                           (needs >= 1025 frames: 8 MiB)              most 1024 grants; poweroff
+#include "kv_args.hpp"
 #include "shype/console.hpp"
 #include "shype/domctl.hpp"
+#include "shype/event_channel.hpp"
+#include "shype/grant_table.hpp"
 #include "shype/guest/channel.hpp"
+#include "shype/guest/grant_table.hpp"
 #include "shype/guest/runtime.hpp"
 #include "shype/guest/syscall.hpp"
 
@@ -275,6 +315,401 @@ void send_datagram(const char* attack, const void* bytes, std::size_t length) {
   finish(Outcome::refused);
 }
 
+// ---- Event channels and grant tables: refused, or only the rogue dies. ----
+
+constexpr std::uint64_t kSecondNs = 1'000'000'000u;
+constexpr std::uint64_t kInputWaitNs = 60 * kSecondNs;
+
+guest::kv::Args g_args;
+guest::Notification g_notification;
+
+// Console input becomes arguments; a shutdown request is obeyed; other
+// notifications are dropped (with their descriptors).
+void pump_notifications() {
+  while (guest::next_notification(&g_notification)) {
+    abi::ShutdownReason reason{};
+    if (guest::is_shutdown_request(g_notification, &reason)) guest::shutdown(reason);
+    if (g_notification.op == abi::Op::console_io &&
+        g_notification.subop == static_cast<std::uint32_t>(abi::ConsoleIoOp::read)) {
+      // SAFETY: payload holds `length` (<= kMaxPayload) received bytes.
+      g_args.add(reinterpret_cast<const char*>(g_notification.payload), g_notification.length);
+    }
+    guest::discard_notification(&g_notification);
+  }
+}
+
+// The numeric argument `key` (from the cmdline or, waiting for it at most
+// kInputWaitNs, from console input); `fallback` if it is optional and
+// absent. A missing required argument ends the attack as not refused: the
+// test set it up wrong, and must notice.
+std::uint32_t argument(const char* attack, const char* key, bool required,
+                       std::uint32_t fallback = 0) {
+  const std::uint64_t deadline = guest::now_ns() + kInputWaitNs;
+  while (required && !g_args.has(key)) {
+    pump_notifications();
+    alignas(8) static char input[abi::kMaxPayload];
+    std::size_t length = 0;
+    if (guest::hypercall(abi::Op::console_io, static_cast<std::uint32_t>(abi::ConsoleIoOp::read),
+                         nullptr, 0, input, sizeof input, &length, nullptr, 0, nullptr) == 0 &&
+        length > 0) {
+      g_args.add(input, length);
+    }
+    if (g_args.has(key)) break;
+    if (guest::now_ns() >= deadline) {
+      guest::console_printf("rogue: %s: NO ARGUMENT %s\n", attack, key);
+      finish(Outcome::not_refused);
+    }
+    (void)guest::wait_for_events(100'000'000);
+  }
+  std::uint32_t value = 0;
+  if (!g_args.number(key, fallback, &value)) {
+    guest::console_printf("rogue: %s: BAD ARGUMENT %s=%s\n", attack, key, g_args.get(key));
+    finish(Outcome::not_refused);
+  }
+  return value;
+}
+
+abi::domid_t peer_argument(const char* attack, bool required) {
+  return static_cast<abi::domid_t>(argument(attack, "peer", required, abi::kDomain0));
+}
+
+// Raw hypercalls: the runtime's helpers check some things locally; these
+// reach the hypervisor whatever we pass. `args` is the request and receives
+// the response; descriptors in the response are closed.
+template <typename Args>
+int raw_call(abi::Op op, std::uint32_t subop, Args* args) {
+  int fds[abi::kMaxFds];
+  std::uint32_t fd_count = 0;
+  std::size_t length = 0;
+  const int status = guest::hypercall(op, subop, args, sizeof(Args), args, sizeof(Args), &length,
+                                      fds, abi::kMaxFds, &fd_count);
+  for (std::uint32_t i = 0; i < fd_count; ++i)
+    guest::sys::close(fds[i]);
+  return status;
+}
+template <typename Args>
+int evtchn_call(abi::EvtchnOp op, Args* args) {
+  return raw_call(abi::Op::event_channel_op, static_cast<std::uint32_t>(op), args);
+}
+template <typename Args>
+int gnttab_call(abi::GnttabOp op, Args* args) {
+  return raw_call(abi::Op::grant_table_op, static_cast<std::uint32_t>(op), args);
+}
+
+int raw_bind(abi::domid_t remote, abi::evtchn_port_t port) {
+  abi::EvtchnBindInterdomain args{};
+  args.remote_dom = remote;
+  args.remote_port = port;
+  return evtchn_call(abi::EvtchnOp::bind_interdomain, &args);
+}
+int raw_map(abi::domid_t granter, abi::grant_ref_t ref, bool readonly,
+            std::uint32_t* handle = nullptr) {
+  abi::GntMap args{};
+  args.granter = granter;
+  args.ref = ref;
+  args.flags = readonly ? abi::kGrantReadOnly : 0;
+  const int status = gnttab_call(abi::GnttabOp::map_grant_ref, &args);
+  if (handle != nullptr) *handle = args.handle;
+  return status;
+}
+int raw_unmap(std::uint32_t handle) {
+  abi::GntUnmap args{handle};
+  return gnttab_call(abi::GnttabOp::unmap_grant_ref, &args);
+}
+
+// Tallies the steps of a multi-step attack.
+struct Steps {
+  const char* attack;
+  bool all_refused = true;
+
+  // A step that must fail: any negative status is a refusal.
+  void expect_refused(const char* what, long status) {
+    const bool refused = status < 0;
+    all_refused = all_refused && refused;
+    guest::console_printf("rogue: %s: %s: %s %ld\n", attack, what,
+                          refused ? "refused" : "UNEXPECTED", status);
+  }
+  // A step that must succeed (a control).
+  void expect_ok(const char* what, long status) {
+    all_refused = all_refused && status >= 0;
+    guest::console_printf("rogue: %s: %s: %s %ld\n", attack, what,
+                          status >= 0 ? "ok (control)" : "CONTROL FAILED", status);
+  }
+  [[noreturn]] void finish_all() {
+    guest::console_printf("rogue: %s: %s\n", attack,
+                          all_refused ? "all refused" : "NOT ALL REFUSED");
+    finish(all_refused ? Outcome::refused : Outcome::not_refused);
+  }
+};
+
+[[noreturn]] void attack_evtchn_bind_unoffered(const char* a) {
+  const abi::domid_t peer = peer_argument(a, true);
+  const auto port = argument(a, "port", true);
+  Steps steps{a};
+  steps.expect_refused("bind to the peer's port", raw_bind(peer, port));
+  steps.finish_all();
+}
+
+[[noreturn]] void attack_evtchn_bind_invalid(const char* a) {
+  const abi::domid_t peer = peer_argument(a, true);
+  Steps steps{a};
+  steps.expect_refused("bind port 0", raw_bind(peer, 0));
+  steps.expect_refused("bind closed port 1000", raw_bind(peer, 1000));
+  steps.expect_refused("bind port 1024", raw_bind(peer, 1024));
+  steps.expect_refused("bind port 0xffffffff", raw_bind(peer, 0xffffffffu));
+  steps.expect_refused("bind a port of domain 0x7fef", raw_bind(0x7fef, 1));
+  steps.finish_all();
+}
+
+[[noreturn]] void attack_evtchn_send_foreign(const char* a) {
+  const auto port = argument(a, "port", true);
+  Steps steps{a};
+  abi::EvtchnSend send{port};
+  steps.expect_refused("send on the peer's port number", evtchn_call(abi::EvtchnOp::send, &send));
+  for (abi::evtchn_port_t p = 1; p <= 8; ++p) {
+    send.port = p;
+    steps.expect_refused("send on a port we do not hold", evtchn_call(abi::EvtchnOp::send, &send));
+  }
+  abi::EvtchnClose close{port};
+  steps.expect_refused("close the peer's port number", evtchn_call(abi::EvtchnOp::close, &close));
+  steps.finish_all();
+}
+
+[[noreturn]] void attack_evtchn_flood(const char* a) {
+  const abi::domid_t peer = peer_argument(a, false);
+  constexpr std::uint32_t kAttempts = 4096;
+  std::uint32_t allocated = 0;
+  int refusal = 0;
+  for (std::uint32_t i = 0; i < kAttempts && refusal == 0; ++i) {
+    abi::EvtchnAllocUnbound args{abi::kDomidSelf, peer, 0};
+    const int status = evtchn_call(abi::EvtchnOp::alloc_unbound, &args);
+    if (status == 0) {
+      ++allocated;
+    } else {
+      refusal = status;
+    }
+  }
+  const bool refused = refusal < 0 && allocated < abi::kMaxEventChannels;
+  guest::console_printf("rogue: %s: %u ports, then %s %d\n", a, allocated,
+                        refused ? "refused" : "UNEXPECTED", refusal);
+  finish(refused ? Outcome::refused : Outcome::not_refused);
+}
+
+// Whether `fd` (an eventfd) is readable now, without consuming it.
+bool rung(int fd) {
+  guest::sys::Pollfd p{fd, guest::sys::kPollIn, 0};
+  const guest::sys::Timespec zero{0, 0};
+  return guest::sys::ppoll(&p, 1, &zero) == 1 && (p.revents & guest::sys::kPollIn) != 0;
+}
+
+// Whether shared_info marks `port` pending.
+bool port_pending(abi::evtchn_port_t port) {
+  if (port >= abi::kMaxEventChannels) return false;
+  const std::uint64_t word =
+      __atomic_load_n(&guest::shared_info()->evtchn_pending[port / 64], __ATOMIC_ACQUIRE);
+  return (word & (1ull << (port % 64))) != 0;
+}
+
+struct Binding {
+  abi::evtchn_port_t unbound_port = 0;  // the loopback's first end
+  abi::evtchn_port_t bound_port = 0;    // the end that bound it
+  int bound_own = -1;                   // bound end: own doorbell, peer doorbell
+  int bound_peer = -1;
+  int unbound_own = -1;  // from the bound_notice
+  int unbound_peer = -1;
+};
+
+// A loopback channel with both ends in this domain, all four doorbells held
+// here (not in the runtime's table). Returns 0 or the first error.
+int loopback(Binding* out) {
+  abi::EvtchnAllocUnbound alloc{abi::kDomidSelf, abi::kDomidSelf, 0};
+  if (const int rc = evtchn_call(abi::EvtchnOp::alloc_unbound, &alloc); rc != 0) return rc;
+  out->unbound_port = alloc.port;
+  abi::EvtchnBindInterdomain bind{};
+  bind.remote_dom = abi::kDomidSelf;
+  bind.remote_port = alloc.port;
+  int fds[abi::kMaxFds];
+  std::uint32_t fd_count = 0;
+  std::size_t length = 0;
+  const int rc = guest::hypercall(
+      abi::Op::event_channel_op, static_cast<std::uint32_t>(abi::EvtchnOp::bind_interdomain), &bind,
+      sizeof bind, &bind, sizeof bind, &length, fds, abi::kMaxFds, &fd_count);
+  if (rc != 0 || fd_count != 2) {
+    for (std::uint32_t i = 0; i < fd_count; ++i)
+      guest::sys::close(fds[i]);
+    return rc != 0 ? rc : -guest::sys::kEPROTO;
+  }
+  out->bound_port = bind.local_port;
+  out->bound_own = fds[0];
+  out->bound_peer = fds[1];
+  // The unbound end's doorbells arrive in a bound_notice (to ourselves).
+  const std::uint64_t deadline = guest::now_ns() + 5 * kSecondNs;
+  while (out->unbound_own < 0 && guest::now_ns() < deadline) {
+    (void)guest::wait_for_events(100'000'000);
+    while (guest::next_notification(&g_notification)) {
+      if (g_notification.op == abi::Op::event_channel_op &&
+          g_notification.subop == static_cast<std::uint32_t>(abi::EvtchnOp::bound_notice) &&
+          g_notification.fd_count == 2) {
+        out->unbound_own = g_notification.fds[0];
+        out->unbound_peer = g_notification.fds[1];
+        continue;
+      }
+      guest::discard_notification(&g_notification);
+    }
+  }
+  return out->unbound_own >= 0 ? 0 : -guest::sys::kETIMEDOUT;
+}
+
+[[noreturn]] void attack_evtchn_stale_doorbell(const char* a) {
+  Steps steps{a};
+  Binding first{};
+  const int first_rc = loopback(&first);
+  steps.expect_ok("first loopback binding", first_rc);
+  if (first_rc != 0) steps.finish_all();
+  abi::EvtchnClose close{first.bound_port};
+  steps.expect_ok("close the bound end", evtchn_call(abi::EvtchnOp::close, &close));
+  close.port = first.unbound_port;
+  steps.expect_ok("close the unbound end", evtchn_call(abi::EvtchnOp::close, &close));
+
+  Binding second{};
+  const int second_rc = loopback(&second);
+  steps.expect_ok("second loopback binding", second_rc);
+  if (second_rc != 0) steps.finish_all();
+  guest::console_printf("rogue: %s: first ports %u/%u, second ports %u/%u\n", a, first.unbound_port,
+                        first.bound_port, second.unbound_port, second.bound_port);
+
+  // Ring every doorbell of the first binding we kept.
+  const std::uint64_t one = 1;
+  const int stale[] = {first.bound_own, first.bound_peer, first.unbound_own, first.unbound_peer};
+  for (const int fd : stale)
+    (void)guest::sys::write(fd, &one, sizeof one);
+  const bool leaked = rung(second.bound_own) || rung(second.unbound_own);
+  const bool pending = port_pending(second.bound_port) || port_pending(second.unbound_port);
+  steps.expect_refused("stale doorbells reaching the new binding",
+                       leaked || pending ? 1 : -guest::sys::kEPIPE);
+  // Control: the new binding's own peer doorbell is seen.
+  (void)guest::sys::write(second.bound_peer, &one, sizeof one);
+  steps.expect_ok("ring the new binding", rung(second.unbound_own) ? 0 : -1);
+  steps.finish_all();
+}
+
+[[noreturn]] void attack_grant_map_unoffered(const char* a) {
+  const abi::domid_t peer = peer_argument(a, true);
+  const auto ref = argument(a, "ref", true);
+  Steps steps{a};
+  steps.expect_refused("map the peer's ref read-only", raw_map(peer, ref, true));
+  steps.expect_refused("map the peer's ref writable", raw_map(peer, ref, false));
+  abi::GntCopy copy{};
+  copy.source.dom = peer;
+  copy.source.ref_or_frame = ref;
+  copy.dest.dom = abi::kDomidSelf;
+  copy.dest.ref_or_frame = 0;
+  copy.length = 64;
+  steps.expect_refused("copy from the peer's ref", gnttab_call(abi::GnttabOp::copy, &copy));
+  steps.finish_all();
+}
+
+[[noreturn]] void attack_grant_map_forged(const char* a) {
+  const abi::domid_t peer = peer_argument(a, true);
+  const auto ref = argument(a, "ref", true);
+  const auto client = static_cast<abi::domid_t>(argument(a, "client", true));
+  (void)peer;
+  Steps steps{a};
+  steps.expect_refused("map naming the grantee as granter", raw_map(client, ref, true));
+  steps.expect_refused("map naming DOMID_SELF as granter", raw_map(abi::kDomidSelf, ref, true));
+  steps.expect_refused("map naming 0x7ff1 as granter", raw_map(0x7ff1, ref, true));
+  steps.expect_refused("map naming Domain-0 as granter", raw_map(abi::kDomain0, ref, true));
+  steps.finish_all();
+}
+
+[[noreturn]] void attack_grant_map_rw_readonly(const char* a) {
+  const abi::domid_t peer = peer_argument(a, true);
+  const auto ref = argument(a, "ref", true);
+  Steps steps{a};
+  steps.expect_refused("writable map of a read-only grant", raw_map(peer, ref, false));
+  std::uint32_t handle = 0;
+  const int ro = raw_map(peer, ref, true, &handle);
+  steps.expect_ok("read-only map of it", ro);
+  if (ro == 0) steps.expect_ok("unmap it", raw_unmap(handle));
+  steps.finish_all();
+}
+
+[[noreturn]] void attack_grant_ro_write(const char* a) {
+  const abi::domid_t peer = peer_argument(a, true);
+  const auto ref = argument(a, "ref", true);
+  guest::gnttab::Mapping mapping{};
+  const int rc = guest::gnttab::map(peer, ref, true, &mapping);
+  if (rc != 0) {
+    guest::console_printf("rogue: %s: read-only map failed: %d\n", a, rc);
+    finish(Outcome::not_refused);
+  }
+  guest::console_printf("rogue: %s: writing through a read-only mapping at handle %u\n", a,
+                        mapping.handle);
+  // SAFETY: deliberately a write to a page mapped PROT_READ: the kernel
+  // must deliver SIGSEGV and the hypervisor must classify the crash.
+  auto* target = static_cast<volatile std::uint64_t*>(mapping.address);
+  *target = 0x524f475545524f47ull;  // "GOREUGOR"
+  guest::console_printf("rogue: %s: NOT BLOCKED (the write went through)\n", a);
+  finish(Outcome::not_refused);
+}
+
+[[noreturn]] void attack_grant_foreign_frame(const char* a) {
+  const abi::domid_t peer = peer_argument(a, false);
+  Steps steps{a};
+  const auto frames = static_cast<std::uint32_t>(guest::frame_count());
+  const std::uint32_t outside[] = {frames, frames + 1000, 0xffffffffu};
+  for (const std::uint32_t frame : outside) {
+    abi::GntGrantAccess args{};
+    args.grantee = peer;
+    args.frame = frame;
+    steps.expect_refused("grant a frame outside our memory",
+                         gnttab_call(abi::GnttabOp::grant_access, &args));
+  }
+  steps.finish_all();
+}
+
+[[noreturn]] void attack_grant_end_unowned(const char* a) {
+  Steps steps{a};
+  constexpr abi::grant_ref_t kRefs[] = {0, 7, 1023, 1024};
+  for (const abi::grant_ref_t ref : kRefs) {
+    abi::GntEndAccess args{ref};
+    steps.expect_refused("end a grant we never made",
+                         gnttab_call(abi::GnttabOp::end_access, &args));
+  }
+  steps.finish_all();
+}
+
+[[noreturn]] void attack_grant_unmap_unowned(const char* a) {
+  Steps steps{a};
+  constexpr std::uint32_t kHandles[] = {0, 1, 1023, 0xffffffffu};
+  for (const std::uint32_t handle : kHandles)
+    steps.expect_refused("unmap a handle we do not hold", raw_unmap(handle));
+  steps.finish_all();
+}
+
+[[noreturn]] void attack_grant_flood(const char* a) {
+  const abi::domid_t peer = peer_argument(a, false);
+  const auto frames = static_cast<std::uint32_t>(guest::frame_count());
+  std::uint32_t granted = 0;
+  int refusal = 0;
+  for (std::uint32_t frame = 0; frame < frames && refusal == 0; ++frame) {
+    abi::GntGrantAccess args{};
+    args.grantee = peer;
+    args.frame = frame;
+    // The frame's memfd comes back and is closed: the frame stays ours.
+    const int status = gnttab_call(abi::GnttabOp::grant_access, &args);
+    if (status == 0) {
+      ++granted;
+    } else {
+      refusal = status;
+    }
+  }
+  const bool refused = refusal < 0 && granted <= abi::kMaxGrantsPerDomain;
+  guest::console_printf("rogue: %s: %u grants of %u frames, then %s %d\n", a, granted, frames,
+                        refused ? "refused" : "UNEXPECTED", refusal);
+  finish(refused ? Outcome::refused : Outcome::not_refused);
+}
+
 struct Attack {
   const char* name;
   void (*run)(const char* name);
@@ -302,21 +737,28 @@ constexpr Attack kAttacks[] = {
     {"privileged-op", attack_privileged_op},
     {"garbage-fds", attack_garbage_fds},
     {"flood", attack_flood},
-    // Next stage: grant-* and evtchn-* attacks.
+    {"evtchn-bind-unoffered", attack_evtchn_bind_unoffered},
+    {"evtchn-bind-invalid", attack_evtchn_bind_invalid},
+    {"evtchn-send-foreign", attack_evtchn_send_foreign},
+    {"evtchn-flood", attack_evtchn_flood},
+    {"evtchn-stale-doorbell", attack_evtchn_stale_doorbell},
+    {"grant-map-unoffered", attack_grant_map_unoffered},
+    {"grant-map-forged", attack_grant_map_forged},
+    {"grant-map-rw-readonly", attack_grant_map_rw_readonly},
+    {"grant-ro-write", attack_grant_ro_write},
+    {"grant-foreign-frame", attack_grant_foreign_frame},
+    {"grant-end-unowned", attack_grant_end_unowned},
+    {"grant-unmap-unowned", attack_grant_unmap_unowned},
+    {"grant-flood", attack_grant_flood},
 };
 
-bool equals(const char* left, const char* right) {
-  while (*left != '\0' && *left == *right) {
-    ++left;
-    ++right;
-  }
-  return *left == *right;
-}
+using guest::kv::equals;
 
 }  // namespace
 
 int guest_main(int argc, char** argv) {
-  const char* attack = argc > 1 && argv[1] != nullptr ? argv[1] : "";
+  g_args.add(argc > 1 && argv[1] != nullptr ? argv[1] : "");
+  const char* attack = g_args.first_word();
   if (*attack == '\0') {
     guest::console_puts("rogue: attacks:");
     for (const Attack& known : kAttacks)
