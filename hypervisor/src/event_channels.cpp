@@ -223,7 +223,13 @@ Reply Hypervisor::handle(Domain& caller, wire::EvtchnBindInterdomain& body, Fds&
   }
 
   // Everything that can fail for lack of resources happens before either
-  // table changes.
+  // table changes. Each end's own doorbell stays with the hypervisor; the
+  // binder pays for both.
+  if (check_sharing_budget(caller, 2) != Errno::ok) {
+    return Reply::error(Errno::nospc,
+                        "bind_interdomain: the hypervisor's descriptors for "
+                        "event channels are used up");
+  }
   UniqueFd local_bell = make_doorbell();
   UniqueFd remote_bell = make_doorbell();
   if (!local_bell || !remote_bell) {

@@ -230,6 +230,9 @@ Reply Hypervisor::handle(Domain& caller, wire::GntGrantAccess& body, Fds& /*fds*
                                  : "frame " + std::to_string(args.frame) +
                                        " is not a frame of the domain or is already granted");
   }
+  if (check_sharing_budget(caller, 1) != Errno::ok) {
+    return Reply::error(Errno::nospc, "the hypervisor's descriptors for grants are used up");
+  }
   if (const int rc = xsm_->share(xsm::Hook::grant_setup, ref(caller), ref(*grantee)); rc != 0) {
     return Reply::error(from_negative_errno(rc), "grant to domain " + std::to_string(grantee_id) +
                                                      " refused by the " +

@@ -1,11 +1,17 @@
 #include "hv/hypervisor.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
-#include "hv/pidfd.hpp"
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,13 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <array>
-#include <cerrno>
-#include <cstring>
-#include <system_error>
-
 #include "acm/ssidref.hpp"
+#include "hv/pidfd.hpp"
 #include "hv/shared_info_page.hpp"
 #include "sandbox/sandbox.hpp"
 
@@ -61,10 +62,14 @@ int send_signal(const Domain& domain, int signal) {
 
 const char* reason_name(abi::ShutdownReason reason) {
   switch (reason) {
-    case abi::ShutdownReason::poweroff: return "poweroff";
-    case abi::ShutdownReason::reboot: return "reboot";
-    case abi::ShutdownReason::suspend: return "suspend";
-    case abi::ShutdownReason::crash: return "crash";
+    case abi::ShutdownReason::poweroff:
+      return "poweroff";
+    case abi::ShutdownReason::reboot:
+      return "reboot";
+    case abi::ShutdownReason::suspend:
+      return "suspend";
+    case abi::ShutdownReason::crash:
+      return "crash";
   }
   return "unknown";
 }
@@ -117,8 +122,7 @@ Hypervisor::Hypervisor(HypervisorConfig config, UniqueFd listener, xsm::AuditLog
       buffer_(abi::kMaxMessageSize) {}
 
 acm::Result<std::unique_ptr<Hypervisor>> Hypervisor::create(HypervisorConfig config,
-                                                            UniqueFd listener,
-                                                            xsm::AuditLog& audit,
+                                                            UniqueFd listener, xsm::AuditLog& audit,
                                                             std::unique_ptr<xsm::Xsm> xsm,
                                                             Log& log) {
   if (config.max_messages_per_turn == 0) config.max_messages_per_turn = 1;
@@ -138,6 +142,11 @@ acm::Status Hypervisor::init() {
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) return fail("epoll_create1");
   reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  rlimit files{};
+  const rlim_t limit = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY
+                           ? files.rlim_cur
+                           : 1024;
+  sharing_budget_ = static_cast<std::size_t>(limit / 2);
 
   std::uint32_t registered = 0;
   set_interest(listener_.get(), tag_of(Source::listener, 0), registered, EPOLLIN);
@@ -159,9 +168,9 @@ acm::Status Hypervisor::init() {
                                        xsm_->domain0_ssidref());
   dom0->created_at = Clock::now();
   if (const int rc = xsm_->domain_create(ref(*dom0)); rc != 0) {
-    return acm::make_error(acm::Errc::invalid_argument,
-                           "XSM refused Domain-0 (ssidref " + acm::hex32(dom0->ssidref) + "): " +
-                               errno_text(-rc));
+    return acm::make_error(
+        acm::Errc::invalid_argument,
+        "XSM refused Domain-0 (ssidref " + acm::hex32(dom0->ssidref) + "): " + errno_text(-rc));
   }
   domains_.insert(std::move(dom0));
   const auto policy = xsm_->policy_info();
@@ -198,7 +207,8 @@ void Hypervisor::set_interest(int fd, std::uint64_t tag, std::uint32_t& register
 }
 
 void Hypervisor::run() {
-  while (!stop_requested_) run_once(-1);
+  while (!stop_requested_)
+    run_once(-1);
   shutdown();
 }
 
@@ -290,8 +300,8 @@ void Hypervisor::accept_connections() {
       continue;
     }
     if (peer.uid != 0 && peer.uid != ::geteuid()) {
-      log_.warning("refused a Domain-0 connection from uid " + std::to_string(peer.uid) +
-                   " (pid " + std::to_string(peer.pid) + ")");
+      log_.warning("refused a Domain-0 connection from uid " + std::to_string(peer.uid) + " (pid " +
+                   std::to_string(peer.pid) + ")");
       continue;
     }
     if (connections_.size() >= kMaxConnections) {
@@ -321,8 +331,8 @@ void Hypervisor::close_connection(std::uint64_t id, const std::string& why) {
   if (it == connections_.end()) return;
   ControlConnection& connection = *it->second;
   if (!why.empty()) {
-    log_.warning("closed Domain-0 connection of pid " + std::to_string(connection.peer_pid) +
-                 ": " + why);
+    log_.warning("closed Domain-0 connection of pid " + std::to_string(connection.peer_pid) + ": " +
+                 why);
   }
   set_interest(connection.channel.fd(), 0, connection.events, 0);
   if (current_connection_ == &connection) current_connection_ = nullptr;
@@ -460,8 +470,8 @@ void Hypervisor::log_rejection(Domain* guest, const wire::Rejection& rejection) 
   // A misbehaving guest must not be able to flood the log.
   const std::uint64_t n = ++guest->rejected_requests;
   if (n <= 10 || n % 1000 == 0) {
-    log_.warning(describe(*guest) + ": refused request (" + errno_name(rejection.status) + "): " +
-                 rejection.reason + (n > 10 ? " [" + std::to_string(n) + " so far]" : ""));
+    log_.warning(describe(*guest) + ": refused request (" + errno_name(rejection.status) +
+                 "): " + rejection.reason + (n > 10 ? " [" + std::to_string(n) + " so far]" : ""));
   }
 }
 
@@ -478,8 +488,7 @@ Errno Hypervisor::notify(Domain& domain, abi::Op op, std::uint32_t subop,
                          std::span<const std::uint8_t> payload) {
   if (!domain.channel.open()) return Errno::srch;
   if (domain.guest.shared_info.valid()) publish_time(domain.guest.shared_info);
-  const Channel::Push pushed =
-      domain.channel.push(wire::encode_notification(op, subop, payload));
+  const Channel::Push pushed = domain.channel.push(wire::encode_notification(op, subop, payload));
   update_interest(domain);
   switch (pushed) {
     case Channel::Push::sent:
@@ -591,7 +600,8 @@ void Hypervisor::on_process_exit(Domain& domain) {
     std::string how;
     if (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED) {
       const char* name = ::sigabbrev_np(info.si_status);
-      how = std::string("killed by SIG") + (name != nullptr ? name : std::to_string(info.si_status));
+      how =
+          std::string("killed by SIG") + (name != nullptr ? name : std::to_string(info.si_status));
       if (info.si_status == SIGSYS) how += " (sandbox violation)";
     } else if (info.si_code == CLD_EXITED) {
       how = "exited with status " + std::to_string(info.si_status) + " without SCHEDOP_shutdown";
@@ -646,7 +656,7 @@ void Hypervisor::finish_destroy(Domain& domain) {
   xsm_->domain_destroyed(ref(domain));
   log_.info(describe(domain) + " destroyed");
   const abi::domid_t id = domain.id;
-  domains_.erase(id);  // releases memory, shared_info, console log
+  domains_.erase(id);                        // releases memory, shared_info, console log
   send_virq(domain0(), abi::Virq::dom_exc);  // Xen: a domain was destroyed
 }
 
@@ -739,7 +749,8 @@ void Hypervisor::shutdown() {
     }
     finish_destroy(*domain);
   }
-  while (!connections_.empty()) close_connection(connections_.begin()->first, {});
+  while (!connections_.empty())
+    close_connection(connections_.begin()->first, {});
   if (listener_) {
     listener_.reset();
     ::unlink(privcmd_socket_path(config_.root).c_str());
@@ -756,10 +767,23 @@ xsm::DomainRef Hypervisor::ref(const Domain& domain) const {
 xsm::LiveState Hypervisor::live_state() const {
   xsm::LiveState live;
   live.domains.reserve(domains_.size());
-  for (const auto& [id, domain] : domains_.all()) live.domains.push_back(ref(*domain));
+  for (const auto& [id, domain] : domains_.all())
+    live.domains.push_back(ref(*domain));
   append_event_channel_sharings(live);
   append_grant_sharings(live);
   return live;
+}
+
+Errno Hypervisor::check_sharing_budget(const Domain& domain, std::size_t count) const {
+  const auto held = [](const Domain& d) -> std::size_t {
+    return d.grants.grant_count() + d.event_channels.in_use();
+  };
+  std::size_t total = 0;
+  for (const auto& [id, other] : domains_.all())
+    total += held(*other);
+  const std::size_t share = std::max(kMinSharingShare, sharing_budget_ / domains_.size());
+  if (total + count > sharing_budget_ || held(domain) + count > share) return Errno::nospc;
+  return Errno::ok;
 }
 
 std::string Hypervisor::describe(const Domain& domain) const {

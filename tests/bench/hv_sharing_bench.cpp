@@ -18,6 +18,10 @@
 //  EventfdPingPongBaseline  the baseline: two forked plain processes bounce
 //                           a notification over two eventfds (write, then
 //                           poll + read) for the same duration.
+//  EventfdPingPongGuestSyscalls  the same, waiting as a guest does (ppoll
+//                           over three descriptors with a timeout): the
+//                           remaining difference to NotifyRoundTrip is the
+//                           sandbox and the guest runtime.
 //
 //  GrantMapUnmap            Domain-0 (libxenctrl) maps a guest's grant and
 //                           unmaps it: two round trips through the hypervisor,
@@ -37,6 +41,7 @@
 //                           evtchn_interdomain hook on the bind.
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <regex>
 #include <string>
 
@@ -45,6 +50,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -161,6 +167,8 @@ void NotifyRoundTrip(benchmark::State& state) {
       return;
     }
     static const std::regex kDone(R"(pair: pingpong (\d+) round trips in (\d+) ms)");
+    // Stay off the CPUs while the guests run.
+    std::this_thread::sleep_for(std::chrono::seconds(seconds));
     const auto done = await_console(xc, *client, kDone, text, std::chrono::seconds(seconds + 30));
     if (!done) {
       state.SkipWithError(("no ping-pong result: " + text).c_str());
@@ -178,10 +186,27 @@ void NotifyRoundTrip(benchmark::State& state) {
 }
 BENCHMARK(NotifyRoundTrip)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
+// How the baseline processes wait. plain: poll on the eventfd, then read.
+// guest_like: the system calls of a guest_pair wake-up besides the
+// doorbell - a ppoll over three descriptors (upcall, channel, doorbell)
+// with a timeout - so that what is left between it and NotifyRoundTrip is
+// the sandbox (seccomp filter on every system call) and the guest runtime.
+struct WaitStyle {
+  bool guest_like = false;
+  int idle_a = -1;  // the two extra descriptors of guest_like
+  int idle_b = -1;
+};
+
 // Waits for `own` to be rung (poll, then read clears it); false on timeout.
-bool await_eventfd(int own) {
-  pollfd p{own, POLLIN, 0};
-  if (::poll(&p, 1, 10'000) != 1) return false;
+bool await_eventfd(int own, const WaitStyle& style) {
+  if (!style.guest_like) {
+    pollfd p{own, POLLIN, 0};
+    if (::poll(&p, 1, 10'000) != 1) return false;
+  } else {
+    pollfd p[3] = {{style.idle_a, POLLIN, 0}, {style.idle_b, POLLIN, 0}, {own, POLLIN, 0}};
+    const timespec timeout{10, 0};
+    if (::ppoll(p, 3, &timeout, nullptr) != 1 || (p[2].revents & POLLIN) == 0) return false;
+  }
   std::uint64_t value = 0;
   return ::read(own, &value, sizeof value) == sizeof value;
 }
@@ -191,13 +216,16 @@ bool ring_eventfd(int peer) {
   return ::write(peer, &one, sizeof one) == sizeof one;
 }
 
-void EventfdPingPongBaseline(benchmark::State& state) {
+void EventfdPingPong(benchmark::State& state, bool guest_like) {
   const unsigned seconds = pingpong_seconds();
   for (auto _ : state) {
     hv::UniqueFd to_server(::eventfd(0, EFD_CLOEXEC));
     hv::UniqueFd to_client(::eventfd(0, EFD_CLOEXEC));
+    hv::UniqueFd idle_a(::eventfd(0, EFD_CLOEXEC));
+    hv::UniqueFd idle_b(::eventfd(0, EFD_CLOEXEC));
+    const WaitStyle style{guest_like, idle_a.get(), idle_b.get()};
     int report[2];
-    if (!to_server || !to_client || ::pipe2(report, O_CLOEXEC) != 0) {
+    if (!to_server || !to_client || !idle_a || !idle_b || ::pipe2(report, O_CLOEXEC) != 0) {
       state.SkipWithError("eventfd/pipe failed");
       return;
     }
@@ -206,7 +234,7 @@ void EventfdPingPongBaseline(benchmark::State& state) {
     const pid_t server = ::fork();
     if (server == 0) {
       // Answers every ping until the client is gone (10 s without one).
-      while (await_eventfd(to_server.get())) {
+      while (await_eventfd(to_server.get(), style)) {
         if (!ring_eventfd(to_client.get())) break;
       }
       ::_exit(0);
@@ -217,7 +245,7 @@ void EventfdPingPongBaseline(benchmark::State& state) {
       const auto end = start + std::chrono::seconds(seconds);
       std::uint64_t trips = 0;
       while (Clock::now() < end) {
-        if (!ring_eventfd(to_server.get()) || !await_eventfd(to_client.get())) ::_exit(1);
+        if (!ring_eventfd(to_server.get()) || !await_eventfd(to_client.get(), style)) ::_exit(1);
         ++trips;
       }
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -249,7 +277,18 @@ void EventfdPingPongBaseline(benchmark::State& state) {
     state.counters["round_trips"] = static_cast<double>(trips);
   }
 }
+void EventfdPingPongBaseline(benchmark::State& state) {
+  EventfdPingPong(state, false);
+}
 BENCHMARK(EventfdPingPongBaseline)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+void EventfdPingPongGuestSyscalls(benchmark::State& state) {
+  EventfdPingPong(state, true);
+}
+BENCHMARK(EventfdPingPongGuestSyscalls)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // --- ACM against dummy on setting a share up ------------------------------------------
 

@@ -4,14 +4,6 @@
 // SIGKILL), also when the test failed. Every wait is bounded.
 #pragma once
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -22,7 +14,15 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "xenctrl/connection.hpp"
 
@@ -71,6 +71,8 @@ class HypervisorTest : public ::testing::Test {
   virtual std::string boot_conf() const { return ""; }
   // Files to place under the root before the boot.
   virtual void prepare_root() {}
+  // RLIMIT_NOFILE (soft and hard) for the hypervisor; 0 = inherit.
+  virtual rlim_t descriptor_limit() const { return 0; }
 
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -95,8 +97,8 @@ class HypervisorTest : public ::testing::Test {
     if (!::testing::Test::HasFailure()) {
       fs::remove_all(root_);
     } else {
-      std::fprintf(stderr, "--- shype-hv output (%s) ---\n%s\n--- log ---\n%s\n",
-                   root_.c_str(), slurp(root_ / "hv.out").c_str(),
+      std::fprintf(stderr, "--- shype-hv output (%s) ---\n%s\n--- log ---\n%s\n", root_.c_str(),
+                   slurp(root_ / "hv.out").c_str(),
                    slurp(root_ / "var/log/xen/shype-hv.log").c_str());
       fs::remove_all(root_);
     }
@@ -118,6 +120,10 @@ class HypervisorTest : public ::testing::Test {
       sigset_t none;
       ::sigemptyset(&none);
       ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      if (const rlim_t files = descriptor_limit(); files != 0) {
+        const rlimit limit{files, files};
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(126);
+      }
       ::execl(kHypervisor.c_str(), "shype-hv", "start", "--foreground", nullptr);
       ::_exit(127);
     }

@@ -236,6 +236,38 @@ TEST_F(HvSharingTest, PingPongModeCountsRoundTrips) {
   }
 }
 
+// --- resources: the hypervisor's descriptors -----------------------------------------
+
+// With RLIMIT_NOFILE 3000 the hypervisor keeps at most 1500 descriptors for
+// grants and event channels, and one domain at most an equal share of them
+// (Hypervisor::check_sharing_budget). Two guests flooding grants are cut
+// off at their shares, well below the grant table's 1024, and a pair that
+// comes afterwards still sets up its channel and grant and exchanges.
+class HvSharingBudgetTest : public HvSharingTest {
+ protected:
+  rlim_t descriptor_limit() const override { return 3000; }
+};
+
+TEST_F(HvSharingBudgetTest, FloodingGuestsGetTheirShareAndOthersStillShare) {
+  static const std::regex kFlood(
+      R"(rogue: grant-flood: (\d+) grants of \d+ frames, then refused -28)");
+  // Domain-0 and one flooder: half of 1500 each. Then three domains: 500.
+  const unsigned expected_share[] = {750, 500};
+  for (const unsigned share : expected_share) {
+    const abi::domid_t rogue = create(unique_name("flood"), kGuestRogue, "grant-flood peer=0");
+    ASSERT_NE(rogue, 0);
+    ASSERT_TRUE(finished(rogue, 60s)) << console(rogue);
+    const std::string said = console(rogue);
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(said, match, kFlood)) << said;
+    EXPECT_EQ(std::stoul(match[1].str()), share) << said;
+  }
+  const Pair pair = start_pair(0, 0, "count=200", "count=200");
+  ASSERT_NE(pair.client, 0);
+  EXPECT_TRUE(console_shows(pair.client, "pair: exchanged 200 messages ok", 60s))
+      << console(pair.client);
+}
+
 // --- security: labels that do not share -------------------------------------------------
 
 TEST_F(HvSharingTest, NonSharingLabelsCannotOffer) {

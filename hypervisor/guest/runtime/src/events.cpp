@@ -36,23 +36,19 @@ void sleep_ns(std::uint64_t duration_ns) {
 }
 
 std::uint32_t wait_for_events(std::int64_t timeout_ns) {
-  const std::uint64_t deadline =
-      timeout_ns >= 0 ? now_ns() + static_cast<std::uint64_t>(timeout_ns) : 0;
+  // ppoll counts the time left down in `left`: no clock reads on the
+  // notify path (each is a system call in a static guest).
+  sys::Timespec left = to_timespec(timeout_ns >= 0 ? static_cast<std::uint64_t>(timeout_ns) : 0);
+  sys::Timespec* timeout = timeout_ns >= 0 ? &left : nullptr;
   for (;;) {
     if (detail::notification_pending()) return kEventNotification;
-    sys::Timespec ts{};
-    const sys::Timespec* timeout = nullptr;
-    if (timeout_ns >= 0) {
-      const std::uint64_t now = now_ns();
-      if (now >= deadline) return 0;
-      ts = to_timespec(deadline - now);
-      timeout = &ts;
-    }
     g_pollfds[0] = sys::Pollfd{abi::kUpcallFd, sys::kPollIn, 0};
     g_pollfds[1] = sys::Pollfd{abi::kChannelFd, sys::kPollIn, 0};
     const std::size_t count = 2 + detail::collect_own_doorbells(g_pollfds + 2, kFdTableCapacity);
-    const long ready = sys::ppoll(g_pollfds, count, timeout);
-    if (ready <= 0) continue;  // EINTR, or a timeout the loop notices
+    const long ready = sys::ppoll_updating(g_pollfds, count, timeout);
+    if (ready == 0) return 0;             // the time is up
+    if (ready == -sys::kEINTR) continue;  // wait for what is left
+    if (ready < 0) return 0;              // cannot wait (a bad descriptor): report nothing
 
     std::uint32_t events = 0;
     std::uint64_t counter = 0;

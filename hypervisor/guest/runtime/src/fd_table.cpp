@@ -17,10 +17,22 @@ struct Slot {
 
 Slot g_slots[kFdTableCapacity];
 constinit std::size_t g_used = 0;
+// One past the highest slot in use: every scan stops there. A guest holds a
+// few descriptors and the table has room for 2040, and notify and
+// wait_for_events scan it on every event.
+constinit std::size_t g_end = 0;
+
+// The slots that may be in use.
+Slot* begin_slots() {
+  return g_slots;
+}
+Slot* end_slots() {
+  return g_slots + g_end;
+}
 
 Slot* find_slot(FdRole role, std::uint32_t key) {
-  for (Slot& slot : g_slots) {
-    if (slot.used && slot.role == role && slot.key == key) return &slot;
+  for (Slot* slot = begin_slots(); slot != end_slots(); ++slot) {
+    if (slot->used && slot->role == role && slot->key == key) return slot;
   }
   return nullptr;
 }
@@ -31,10 +43,11 @@ namespace fd_table {
 
 int add(int fd, FdRole role, std::uint32_t key) {
   if (find_slot(role, key) != nullptr) return -sys::kEEXIST;
-  for (Slot& slot : g_slots) {
-    if (!slot.used) {
-      slot = Slot{fd, role, true, false, key};
+  for (std::size_t i = 0; i < kFdTableCapacity; ++i) {
+    if (!g_slots[i].used) {
+      g_slots[i] = Slot{fd, role, true, false, key};
       ++g_used;
+      if (i + 1 > g_end) g_end = i + 1;
       return 0;
     }
   }
@@ -47,11 +60,13 @@ int find(FdRole role, std::uint32_t key) {
 }
 
 bool remove(int fd) {
-  for (Slot& slot : g_slots) {
-    if (slot.used && slot.fd == fd) {
+  for (Slot* slot = begin_slots(); slot != end_slots(); ++slot) {
+    if (slot->used && slot->fd == fd) {
       sys::close(fd);
-      slot.used = false;
+      slot->used = false;
       --g_used;
+      while (g_end > 0 && !g_slots[g_end - 1].used)
+        --g_end;
       return true;
     }
   }
@@ -59,10 +74,10 @@ bool remove(int fd) {
 }
 
 bool take_pending_doorbell(std::uint32_t* key) {
-  for (Slot& slot : g_slots) {
-    if (slot.used && slot.pending && slot.role == FdRole::doorbell_own) {
-      slot.pending = false;
-      *key = slot.key;
+  for (Slot* slot = begin_slots(); slot != end_slots(); ++slot) {
+    if (slot->used && slot->pending && slot->role == FdRole::doorbell_own) {
+      slot->pending = false;
+      *key = slot->key;
       return true;
     }
   }
@@ -79,18 +94,18 @@ namespace detail {
 
 std::size_t collect_own_doorbells(sys::Pollfd* out, std::size_t capacity) {
   std::size_t count = 0;
-  for (const Slot& slot : g_slots) {
+  for (const Slot* slot = begin_slots(); slot != end_slots(); ++slot) {
     if (count == capacity) break;
-    if (slot.used && slot.role == FdRole::doorbell_own) {
-      out[count++] = sys::Pollfd{slot.fd, sys::kPollIn, 0};
+    if (slot->used && slot->role == FdRole::doorbell_own) {
+      out[count++] = sys::Pollfd{slot->fd, sys::kPollIn, 0};
     }
   }
   return count;
 }
 
 void mark_doorbell_pending(int fd) {
-  for (Slot& slot : g_slots) {
-    if (slot.used && slot.fd == fd && slot.role == FdRole::doorbell_own) slot.pending = true;
+  for (Slot* slot = begin_slots(); slot != end_slots(); ++slot) {
+    if (slot->used && slot->fd == fd && slot->role == FdRole::doorbell_own) slot->pending = true;
   }
 }
 

@@ -20,8 +20,6 @@
 //    (no exception escapes a turn).
 #pragma once
 
-#include <signal.h>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -30,6 +28,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <signal.h>
 
 #include "acm/error.hpp"
 #include "hv/channel.hpp"
@@ -127,7 +127,8 @@ class Hypervisor {
   void finish_destroy(Domain& domain);
   bool reap(Domain& domain, siginfo_t* info);
   void channel_closed(Domain& domain);
-  Errno notify(Domain& domain, abi::Op op, std::uint32_t subop, std::span<const std::uint8_t> payload);
+  Errno notify(Domain& domain, abi::Op op, std::uint32_t subop,
+               std::span<const std::uint8_t> payload);
   // notify() with descriptors (event_channel_op notices). For Domain-0 the
   // notification goes to connection `connection_id`; one that is gone or
   // overflowing loses it (not closed here: callers may be walking ports).
@@ -202,6 +203,16 @@ class Hypervisor {
   // unbound and gets closed_notice).
   void close_port(Domain& domain, abi::evtchn_port_t port);
 
+  // Descriptors kept for sharings (grant frames, event-channel doorbells)
+  // come out of one budget, half of RLIMIT_NOFILE, so that domain
+  // creation, connections and every existing binding keep working however
+  // many a guest asks for; and one domain may hold at most an equal share
+  // of it (at least kMinSharingShare), so a flooding guest cannot take the
+  // budget from the others. Errno::nospc when `count` more would exceed
+  // either, else ok.
+  [[nodiscard]] Errno check_sharing_budget(const Domain& domain, std::size_t count) const;
+  static constexpr std::size_t kMinSharingShare = 64;
+
   // grant_table_op (grant_table.cpp).
   Reply handle(Domain& caller, wire::GntMapRef& body, Fds& fds);
   Reply handle(Domain& caller, wire::GntUnmapRef& body, Fds& fds);
@@ -236,6 +247,7 @@ class Hypervisor {
   // The Domain-0 connection whose request is being served (null for guest
   // requests): Domain-0's event-channel ports belong to a connection.
   ControlConnection* current_connection_ = nullptr;
+  std::size_t sharing_budget_ = 0;  // set by init() from RLIMIT_NOFILE
 };
 
 }  // namespace shype::hv

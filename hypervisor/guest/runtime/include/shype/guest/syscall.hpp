@@ -172,6 +172,11 @@ inline long recvmsg(int fd, Msghdr* message, int flags) {
 inline long ppoll(Pollfd* fds, std::size_t count, const Timespec* timeout) {
   return syscall6(nr::ppoll, arg(fds), static_cast<long>(count), arg(timeout), 0, 8, 0);
 }
+// The system call (unlike glibc's wrapper) writes the time left back into
+// *timeout, so a loop of waits needs no clock reads.
+inline long ppoll_updating(Pollfd* fds, std::size_t count, Timespec* timeout) {
+  return syscall6(nr::ppoll, arg(fds), static_cast<long>(count), arg(timeout), 0, 8, 0);
+}
 inline long clock_gettime(int clock, Timespec* out) {
   return syscall3(nr::clock_gettime, clock, arg(out), 0);
 }
