@@ -82,6 +82,14 @@ abi::evtchn_port_t EventChannels::virq_port(abi::Virq virq) const noexcept {
   return slot < kVirqSlots ? virq_ports_[slot] : 0;
 }
 
+std::size_t EventChannels::doorbells_held() const noexcept {
+  std::size_t held = 0;
+  for (const Port& port : ports_) {
+    if (port.doorbell) ++held;
+  }
+  return held;
+}
+
 std::vector<abi::evtchn_port_t> EventChannels::allocated() const {
   std::vector<abi::evtchn_port_t> out;
   out.reserve(in_use_);

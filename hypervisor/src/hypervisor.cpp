@@ -776,7 +776,7 @@ xsm::LiveState Hypervisor::live_state() const {
 
 Errno Hypervisor::check_sharing_budget(const Domain& domain, std::size_t count) const {
   const auto held = [](const Domain& d) -> std::size_t {
-    return d.grants.grant_count() + d.event_channels.in_use();
+    return d.grants.grant_count() + d.event_channels.doorbells_held();
   };
   std::size_t total = 0;
   for (const auto& [id, other] : domains_.all())

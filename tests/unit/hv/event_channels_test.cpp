@@ -97,5 +97,22 @@ TEST(HvEventChannels, FreeClosesTheDoorbellCopy) {
   EXPECT_FALSE(fd_open(fd)) << "closing the port closes the hypervisor's copy";
 }
 
+// Only ports whose doorbell the hypervisor keeps count against its
+// descriptor budget; unbound ports hold no descriptor.
+TEST(HvEventChannels, DoorbellsHeldCountsOnlyPortsWithADescriptor) {
+  EventChannels table;
+  EventChannels::Port unbound;
+  unbound.state = abi::EvtchnState::unbound;
+  ASSERT_EQ(table.allocate(std::move(unbound)), 1u);
+  EventChannels::Port bound;
+  bound.state = abi::EvtchnState::interdomain;
+  bound.doorbell = UniqueFd(::eventfd(0, EFD_CLOEXEC));
+  ASSERT_EQ(table.allocate(std::move(bound)), 2u);
+  EXPECT_EQ(table.in_use(), 2u);
+  EXPECT_EQ(table.doorbells_held(), 1u);
+  table.free(2);
+  EXPECT_EQ(table.doorbells_held(), 0u);
+}
+
 }  // namespace
 }  // namespace shype::hv

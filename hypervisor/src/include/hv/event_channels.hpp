@@ -67,6 +67,9 @@ class EventChannels {
   // Every allocated port, ascending.
   [[nodiscard]] std::vector<abi::evtchn_port_t> allocated() const;
   [[nodiscard]] std::size_t in_use() const noexcept { return in_use_; }
+  // Ports whose doorbell the hypervisor keeps (a descriptor each); unbound
+  // ports and guests' virq ports hold none.
+  [[nodiscard]] std::size_t doorbells_held() const noexcept;
 
  private:
   // Index = port; grows on demand (most domains use a handful of ports).
