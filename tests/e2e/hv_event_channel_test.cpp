@@ -12,6 +12,7 @@
 #include "acm/map_file.hpp"
 #include "acm/xml/policy_loader.hpp"
 #include "hv_fixture.hpp"
+#include "hv_mytest.hpp"
 
 namespace shype::testing {
 namespace {
@@ -321,32 +322,6 @@ TEST_F(HvEventChannelTest, DomainZeroPortsBelongToTheirConnection) {
 }
 
 // --- the security policy --------------------------------------------------------------
-
-struct CompiledMytest {
-  std::vector<std::uint8_t> compact;
-  std::vector<acm::MapLabel> labels;
-};
-
-const CompiledMytest& mytest() {
-  static const CompiledMytest compiled = [] {
-    CompiledMytest out;
-    auto loaded = acm::xml::load_policy_file(kSourceDir / "policies/mytest-security_policy.xml");
-    if (!loaded) throw std::runtime_error(loaded.error().to_string());
-    const std::vector<std::uint8_t> xml(loaded->xml_text.begin(), loaded->xml_text.end());
-    auto policy = acm::compile_policy(loaded->model, xml);
-    if (!policy) throw std::runtime_error(policy.error().to_string());
-    out.compact = acm::write_compact_policy(policy->image);
-    out.labels = acm::map_labels(policy->image);
-    return out;
-  }();
-  return compiled;
-}
-
-std::uint32_t ssidref_of(const std::string& label) {
-  auto ssidref = acm::find_label_ssidref(mytest().labels, label, 'V');
-  if (!ssidref) throw std::runtime_error(ssidref.error().to_string());
-  return *ssidref;
-}
 
 TEST_F(HvEventChannelTest, PolicyDeniesUnsharedLabelsAndAuditsIt) {
   auto loaded = xc().set_policy(mytest().compact);

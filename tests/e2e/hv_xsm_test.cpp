@@ -2,9 +2,8 @@
 // xsm_op from Domain-0 - the manual's mytest policy (Chinese Wall between
 // A-Bank and B-Bank), audit records, relabelling, the dummy module, and
 // booting with a policy file and a Domain-0 label.
-#include <sys/mman.h>
-
 #include <nlohmann/json.hpp>
+#include <sys/mman.h>
 
 #include "acm/binary_policy.hpp"
 #include "acm/compact_format.hpp"
@@ -13,37 +12,11 @@
 #include "acm/map_file.hpp"
 #include "acm/xml/policy_loader.hpp"
 #include "hv_fixture.hpp"
+#include "hv_mytest.hpp"
 #include "process.hpp"
 
 namespace shype::testing {
 namespace {
-
-struct CompiledMytest {
-  std::vector<std::uint8_t> compact;
-  std::vector<acm::MapLabel> labels;
-};
-
-// policies/mytest-security_policy.xml compiled with the acm/xml library.
-const CompiledMytest& mytest() {
-  static const CompiledMytest compiled = [] {
-    CompiledMytest out;
-    auto loaded = acm::xml::load_policy_file(kSourceDir / "policies/mytest-security_policy.xml");
-    if (!loaded) throw std::runtime_error(loaded.error().to_string());
-    const std::vector<std::uint8_t> xml(loaded->xml_text.begin(), loaded->xml_text.end());
-    auto policy = acm::compile_policy(loaded->model, xml);
-    if (!policy) throw std::runtime_error(policy.error().to_string());
-    out.compact = acm::write_compact_policy(policy->image);
-    out.labels = acm::map_labels(policy->image);
-    return out;
-  }();
-  return compiled;
-}
-
-std::uint32_t ssidref_of(const std::string& label) {
-  auto ssidref = acm::find_label_ssidref(mytest().labels, label, 'V');
-  if (!ssidref) throw std::runtime_error(ssidref.error().to_string());
-  return *ssidref;
-}
 
 class HvAcmTest : public HypervisorTest {
  protected:
