@@ -1,12 +1,12 @@
 #include "xenctrl/connection.hpp"
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 namespace shype::xc {
 namespace {
@@ -100,42 +100,51 @@ Result<hv::wire::Message> Connection::call(std::string_view op, const hv::wire::
 
   for (;;) {
     if (!wait_for(fd_.get(), POLLIN, deadline)) return timed_out();
-    hv::wire::Received received = hv::wire::receive_datagram(fd_.get(), buffer_, true);
-    switch (received.status) {
-      case hv::wire::RecvStatus::would_block:
-        continue;
-      case hv::wire::RecvStatus::closed:
-        fd_.reset();
-        return make_error(ECONNRESET, name, "the hypervisor closed the connection");
-      case hv::wire::RecvStatus::error:
-        fd_.reset();
-        return make_error(received.error, name, "receiving the response");
-      case hv::wire::RecvStatus::violation:
-        fd_.reset();
-        return make_error(EPROTO, name, "malformed response: " + received.reason);
-      case hv::wire::RecvStatus::message:
-        break;
-    }
-    auto message = hv::wire::decode_reply({buffer_.data(), received.size}, std::move(received.fds));
-    if (!message) {
-      fd_.reset();
-      return make_error(EPROTO, name, "malformed response: " + message.error());
-    }
-    // A notification (event-channel notices) is kept for
-    // next_notification(); a bounded queue, so a caller that never looks
-    // cannot grow it without limit (the newest is dropped, its descriptors
-    // closed).
-    if (message->header.kind == static_cast<std::uint16_t>(abi::MessageKind::notification)) {
-      if (notifications_.size() < kMaxQueuedNotifications) {
-        notifications_.push_back(std::move(*message));
-      }
-      continue;
-    }
+    auto received = receive_message(name);
+    if (!received) return tl::unexpected(received.error());
+    if (!*received) continue;  // nothing after all
+    auto& message = *received;
+    if (keep_if_notification(*message)) continue;
     // A late answer to an earlier call that timed out: not ours (its
     // descriptors close here).
     if (message->header.seq != seq) continue;
     return std::move(*message);
   }
+}
+
+Result<std::optional<hv::wire::Message>> Connection::receive_message(const std::string& name) {
+  hv::wire::Received received = hv::wire::receive_datagram(fd_.get(), buffer_, true);
+  switch (received.status) {
+    case hv::wire::RecvStatus::would_block:
+      return std::optional<hv::wire::Message>{};
+    case hv::wire::RecvStatus::closed:
+      fd_.reset();
+      return make_error(ECONNRESET, name, "the hypervisor closed the connection");
+    case hv::wire::RecvStatus::error:
+      fd_.reset();
+      return make_error(received.error, name, "receiving");
+    case hv::wire::RecvStatus::violation:
+      fd_.reset();
+      return make_error(EPROTO, name, "malformed message: " + received.reason);
+    case hv::wire::RecvStatus::message:
+      break;
+  }
+  auto message = hv::wire::decode_reply({buffer_.data(), received.size}, std::move(received.fds));
+  if (!message) {
+    fd_.reset();
+    return make_error(EPROTO, name, "malformed message: " + message.error());
+  }
+  return std::optional<hv::wire::Message>(std::move(*message));
+}
+
+bool Connection::keep_if_notification(hv::wire::Message& message) {
+  if (message.header.kind != static_cast<std::uint16_t>(abi::MessageKind::notification)) {
+    return false;
+  }
+  // A bounded queue, so a caller that never looks cannot grow it without
+  // limit (the newest is dropped, its descriptors closed).
+  if (notifications_.size() < kMaxQueuedNotifications) notifications_.push_back(std::move(message));
+  return true;
 }
 
 Result<hv::wire::Message> Connection::call_ok(std::string_view op, const hv::wire::Body& body,

@@ -115,31 +115,10 @@ Result<std::optional<hv::wire::Message>> Connection::next_notification(
     const int ready = poll_until(fd_.get(), POLLIN, deadline);
     if (ready < 0) return make_error(-ready, name, "poll");
     if (ready == 0) return std::optional<hv::wire::Message>{};
-    hv::wire::Received received = hv::wire::receive_datagram(fd_.get(), buffer_, true);
-    switch (received.status) {
-      case hv::wire::RecvStatus::would_block:
-        continue;
-      case hv::wire::RecvStatus::closed:
-        fd_.reset();
-        return make_error(ECONNRESET, name, "the hypervisor closed the connection");
-      case hv::wire::RecvStatus::error:
-        fd_.reset();
-        return make_error(received.error, name, "receiving");
-      case hv::wire::RecvStatus::violation:
-        fd_.reset();
-        return make_error(EPROTO, name, "malformed message: " + received.reason);
-      case hv::wire::RecvStatus::message:
-        break;
-    }
-    auto message = hv::wire::decode_reply({buffer_.data(), received.size}, std::move(received.fds));
-    if (!message) {
-      fd_.reset();
-      return make_error(EPROTO, name, "malformed message: " + message.error());
-    }
-    // Anything else is a late answer to a call that timed out.
-    if (message->header.kind == static_cast<std::uint16_t>(abi::MessageKind::notification)) {
-      notifications_.push_back(std::move(*message));
-    }
+    auto received = receive_message(name);
+    if (!received) return tl::unexpected(received.error());
+    // Anything but a notification is a late answer to a call that timed out.
+    if (*received) (void)keep_if_notification(**received);
   }
   hv::wire::Message oldest = std::move(notifications_.front());
   notifications_.pop_front();

@@ -10,8 +10,6 @@
 // Thread safety: none; use one Connection per thread.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -23,6 +21,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include <sys/types.h>
 
 #include "hv/unique_fd.hpp"
 #include "hv/wire.hpp"
@@ -106,8 +106,9 @@ class Connection {
   [[nodiscard]] static Result<Connection> open(const std::filesystem::path& shype_root,
                                                std::chrono::milliseconds timeout = kDefaultTimeout);
   // Connects to a socket path directly.
-  [[nodiscard]] static Result<Connection> open_socket(const std::filesystem::path& socket_path,
-                                                      std::chrono::milliseconds timeout = kDefaultTimeout);
+  [[nodiscard]] static Result<Connection> open_socket(
+      const std::filesystem::path& socket_path,
+      std::chrono::milliseconds timeout = kDefaultTimeout);
 
   Connection(Connection&&) noexcept = default;
   Connection& operator=(Connection&&) noexcept = default;
@@ -173,7 +174,7 @@ class Connection {
   struct EventChannelNotice {
     abi::EvtchnOp kind = abi::EvtchnOp::bound_notice;
     abi::evtchn_port_t local_port = 0;
-    abi::domid_t remote_dom = 0;        // bound_notice
+    abi::domid_t remote_dom = 0;         // bound_notice
     abi::evtchn_port_t remote_port = 0;  // bound_notice
     hv::UniqueFd own;
     hv::UniqueFd peer;
@@ -264,6 +265,13 @@ class Connection {
   // Notifications received by call() or next_notification(), oldest first
   // (event channels: src/event_channels.cpp).
   std::deque<hv::wire::Message> notifications_;
+
+  // One datagram from the hypervisor, decoded: nullopt if none was waiting;
+  // an error (the connection is then closed) if it broke the framing or the
+  // connection ended.
+  [[nodiscard]] Result<std::optional<hv::wire::Message>> receive_message(const std::string& name);
+  // Queues `message` for next_notification() if it is a notification.
+  bool keep_if_notification(hv::wire::Message& message);
 };
 
 }  // namespace shype::xc
