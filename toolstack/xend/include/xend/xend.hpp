@@ -1,0 +1,160 @@
+// xend: Domain-0's toolstack daemon (ARCHITECTURE 4; manual 4.1, 10).
+//
+// One Xend owns, for one SHYPE_ROOT: the connection to the hypervisor, the
+// managed policy (its XML, compiled binary and label numbering), the
+// resource label store, the records of the domains it started and the
+// managed (dormant) domain configurations. xm reaches it through JSON-RPC
+// (service.cpp: one method per xm operation). Every method runs to
+// completion on xend's single thread, so concurrent xm commands are
+// serialized and never see a half-applied change.
+//
+// Policy logic is the policy core's (acm/: compile, number, plan a change);
+// xend sequences it with the hypervisor and the stores:
+//   prepare (plan, compile, stage files) -> hypervisor (atomic) -> commit
+//   (store files, resource labels, domain records, boot entry); a refusal at
+//   any step before the hypervisor leaves everything as it was.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "acm/compiler.hpp"
+#include "acm/policy_model.hpp"
+#include "hv/log.hpp"
+#include "rpc/json_rpc.hpp"
+#include "xend/layout.hpp"
+#include "xenctrl/connection.hpp"
+
+namespace shype::resources {
+class ResourceLabelStore;
+class RootFs;
+}  // namespace shype::resources
+
+namespace shype::xend {
+
+using rpc::Json;
+using RpcResult = rpc::Result<Json>;
+
+// The active policy as xend manages it.
+struct ManagedPolicy {
+  std::string xml;
+  acm::PolicyModel model;
+  acm::CompiledPolicy compiled;
+  std::vector<std::uint8_t> binary;  // compact format, what the hypervisor loaded
+};
+
+// A domain xend started (or restored), as recorded under
+// var/lib/xend/domains/running/<domid>.json so a restarted xend knows it.
+struct DomainRecord {
+  std::uint16_t domid = 0;
+  std::string name;
+  std::string config_file;   // as the user named it ("" for managed/restored)
+  Json config;               // xmconfig::to_json of the domain's configuration
+  std::vector<std::string> disks;  // canonical resource names, config order
+  std::string created_at;    // ISO 8601
+  bool managed = false;
+};
+
+class Xend {
+ public:
+  Xend(Layout layout, hv::Log& log);
+  ~Xend();
+  Xend(const Xend&) = delete;
+  Xend& operator=(const Xend&) = delete;
+
+  // Connects to the hypervisor, installs DEFAULT in the store, adopts the
+  // hypervisor's policy (or switches it to DEFAULT, reference 5.10), loads
+  // the resource label store and the domain records.
+  [[nodiscard]] acm::Status start();
+
+  // Handles one JSON-RPC method call.
+  [[nodiscard]] RpcResult call(const std::string& method, const Json& params);
+
+  // Periodic work (domain exits: on_poweroff / on_crash). Called by the
+  // server loop when the dom_exc doorbell rings and on a timer.
+  void tick();
+  // The doorbell rung when a domain dies or shuts down (-1 if none).
+  [[nodiscard]] int domain_event_fd() const noexcept;
+
+  [[nodiscard]] const Layout& layout() const noexcept { return layout_; }
+
+ private:
+  // --- policy (xend_policy.cpp) ---
+  RpcResult get_policy(const Json& params);
+  RpcResult set_policy(const Json& params);
+  RpcResult reset_policy(const Json& params);
+  RpcResult dump_policy(const Json& params);
+  RpcResult list_labels(const Json& params);
+  RpcResult make_policy(const Json& params);
+  RpcResult load_policy(const Json& params);
+  RpcResult cfg_boot_policy(const Json& params);
+  [[nodiscard]] acm::Status adopt_or_reset_at_start();
+  [[nodiscard]] bool is_boot_policy(const std::string& name) const;
+  [[nodiscard]] acm::Status install_boot(const ManagedPolicy& policy,
+                                         const std::string& dom0_label);
+  [[nodiscard]] acm::Status update_boot_dom0_label(const std::string& label);
+  [[nodiscard]] acm::Status remove_boot();
+  RpcResult change_policy(ManagedPolicy next, bool reset, const std::string& what);
+  [[nodiscard]] std::string dom0_label() const;
+
+  // --- labels (xend_labels.cpp) ---
+  RpcResult label_resource(const Json& params);
+  RpcResult unlabel_resource(const Json& params);
+  RpcResult get_resource_label(const Json& params);
+  RpcResult list_resources(const Json& params);
+  RpcResult check_vm_label(const Json& params);
+  RpcResult label_managed(const Json& params);
+  RpcResult unlabel_managed(const Json& params);
+  RpcResult get_managed_label(const Json& params);
+
+  // --- domains (xend_domains.cpp) ---
+  RpcResult create_domain(const Json& params);
+  RpcResult dry_run(const Json& params);
+  RpcResult list_domains(const Json& params);
+  RpcResult shutdown_domain(const Json& params);
+  RpcResult destroy_domain(const Json& params);
+  RpcResult pause_domain(const Json& params, bool pause);
+  RpcResult uptime(const Json& params);
+  RpcResult console_read(const Json& params);
+  RpcResult console_write(const Json& params);
+  RpcResult save_domain(const Json& params);
+  RpcResult restore_domain(const Json& params);
+  RpcResult sched_credit(const Json& params);
+  RpcResult vcpu_pin(const Json& params);
+  RpcResult vcpu_list(const Json& params);
+  RpcResult new_managed(const Json& params);
+  RpcResult start_managed(const Json& params);
+  RpcResult delete_managed(const Json& params);
+  RpcResult audit_read(const Json& params);
+  RpcResult info(const Json& params);
+  void load_domain_records();
+  [[nodiscard]] acm::Status save_record(const DomainRecord& record);
+  void drop_record(std::uint16_t domid);
+  // Resolves "name" or "domid" to a running domain.
+  [[nodiscard]] rpc::Result<xc::DomainInfo> find_domain(const Json& params);
+  // The create checks of reference 6.2 in the manual's order; on success
+  // the domain runs (or is paused) and is recorded.
+  RpcResult start_from_config(const Json& config_json, const std::string& config_file,
+                              bool paused, bool managed);
+  // cpu_weight, cpu_cap and cpus of a configuration, applied to a new domain.
+  [[nodiscard]] acm::Status apply_scheduling(std::uint16_t domid, const Json& config_json);
+
+  Layout layout_;
+  hv::Log& log_;
+  std::optional<xc::Connection> hv_;
+  std::optional<xc::Connection::VirqBinding> dom_exc_;
+  std::unique_ptr<resources::RootFs> rootfs_;
+  std::unique_ptr<resources::ResourceLabelStore> resources_;
+  std::optional<ManagedPolicy> policy_;
+  std::map<std::uint16_t, DomainRecord> running_;
+};
+
+}  // namespace shype::xend

@@ -1,0 +1,217 @@
+// xend start [--foreground] | stop | restart | status (manual 4.1).
+// SHYPE_ROOT (default "/") locates everything (xend/layout.hpp).
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <list>
+#include <string_view>
+
+#include "daemon/daemon.hpp"
+#include "hv/log.hpp"
+#include "rpc/json_rpc.hpp"
+#include "xend/layout.hpp"
+#include "xend/xend.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using shype::rpc::Json;
+
+shype::daemon::Identity identity(const shype::xend::Layout& layout) {
+  return {"xend", layout.lock, layout.pid, layout.socket};
+}
+
+bool answers(const shype::xend::Layout& layout) {
+  auto client = shype::rpc::Client::connect(layout.socket, std::chrono::milliseconds(2000));
+  return client && client->call("xend.info").has_value();
+}
+
+// The server loop: the listening socket, the clients, the domain-event
+// doorbell and the signals, all on one thread.
+int serve(const shype::xend::Layout& layout, shype::daemon::ReadyReport& report) {
+  const auto id = identity(layout);
+  auto lock = shype::daemon::InstanceLock::acquire(id);
+  if (!lock) {
+    report.failed(lock.error().message);
+    if (report.foreground()) shype::daemon::say(id, lock.error().message);
+    return 1;
+  }
+  std::error_code ec;
+  fs::create_directories(layout.log.parent_path(), ec);
+  fs::create_directories(layout.run_dir, ec);
+  shype::hv::Log log(layout.log, report.foreground());
+  log.info("starting under " + layout.root.string());
+  shype::xend::Xend xend(layout, log);
+  if (auto started = xend.start(); !started) {
+    log.error(started.error().to_string());
+    report.failed(started.error().to_string());
+    if (report.foreground()) shype::daemon::say(id, started.error().to_string());
+    return 1;
+  }
+  auto listener = shype::rpc::listen_unix(layout.socket);
+  if (!listener) {
+    log.error(listener.error());
+    report.failed(listener.error());
+    return 1;
+  }
+  sigset_t signals;
+  ::sigemptyset(&signals);
+  ::sigaddset(&signals, SIGTERM);
+  ::sigaddset(&signals, SIGINT);
+  ::sigprocmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  const int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (auto written = shype::daemon::write_pid(id); !written) {
+    log.error(written.error().to_string());
+    report.failed(written.error().to_string());
+    return 1;
+  }
+  log.info("serving xm on " + layout.socket.string());
+  report.ready();
+  if (report.foreground()) shype::daemon::say(id, "running (pid " + std::to_string(::getpid()) + ")");
+
+  std::list<shype::rpc::ServerConnection> clients;
+  const uid_t server_uid = ::geteuid();
+  bool stopping = false;
+  while (!stopping) {
+    std::vector<pollfd> fds;
+    fds.push_back({*listener, POLLIN, 0});
+    fds.push_back({signal_fd, POLLIN, 0});
+    fds.push_back({xend.domain_event_fd(), POLLIN, 0});
+    for (const auto& c : clients) {
+      fds.push_back({c.fd(), static_cast<short>(POLLIN | (c.wants_write() ? POLLOUT : 0)), 0});
+    }
+    const int ready = ::poll(fds.data(), fds.size(), 500);
+    if (ready < 0 && errno != EINTR) {
+      log.error("poll failed");
+      break;
+    }
+    if (fds[1].revents != 0) {
+      signalfd_siginfo info{};
+      while (::read(signal_fd, &info, sizeof info) == sizeof info) stopping = true;
+    }
+    if (fds[2].revents != 0 || ready == 0) xend.tick();
+    if (fds[0].revents != 0) {
+      for (;;) {
+        const int fd = ::accept4(*listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) break;
+        const auto peer = shype::rpc::peer_credentials(fd);
+        if (!peer || !shype::rpc::peer_allowed(*peer, server_uid)) {
+          shype::rpc::ServerConnection refused(fd, peer.value_or(shype::rpc::PeerCredentials{}));
+          log.warning("refused a client with uid " +
+                      (peer ? std::to_string(peer->uid) : std::string("unknown")) +
+                      " (only uid 0 and " + std::to_string(server_uid) + " may use xend)");
+          refused.send(shype::rpc::make_response(
+              nullptr, shype::rpc::fail("permission denied: xend serves only root", nullptr,
+                                        shype::rpc::ErrorCode::permission)));
+          continue;
+        }
+        clients.emplace_back(fd, *peer);
+      }
+    }
+    std::size_t index = 3;
+    for (auto it = clients.begin(); it != clients.end(); ++index) {
+      const short revents = index < fds.size() ? fds[index].revents : 0;
+      bool keep = true;
+      if ((revents & POLLOUT) != 0) keep = it->flush();
+      if (keep && (revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+        std::vector<std::string> lines;
+        keep = it->read_lines(lines);
+        for (const auto& line : lines) {
+          Json request = Json::parse(line, nullptr, false);
+          if (request.is_discarded() || !request.is_object() || !request.contains("method") ||
+              !request["method"].is_string()) {
+            it->send(shype::rpc::make_response(
+                request.is_object() ? request.value("id", Json()) : Json(),
+                shype::rpc::fail("malformed request", nullptr,
+                                 request.is_discarded() ? shype::rpc::ErrorCode::parse_error
+                                                        : shype::rpc::ErrorCode::invalid_request)));
+            continue;
+          }
+          const Json params = request.value("params", Json::object());
+          auto outcome = xend.call(request["method"].get<std::string>(), params);
+          if (request.contains("id")) it->send(shype::rpc::make_response(request["id"], outcome));
+        }
+      }
+      it = keep ? std::next(it) : clients.erase(it);
+    }
+  }
+  log.info("stopping");
+  ::close(*listener);
+  ::unlink(layout.socket.c_str());
+  ::unlink(layout.pid.c_str());
+  return 0;
+}
+
+int usage(int status) {
+  std::fprintf(status == 0 ? stdout : stderr,
+               "usage: xend start [--foreground] | stop | restart | status\n"
+               "  start     start xend under $SHYPE_ROOT (default /), if not already running\n"
+               "  stop      stop xend if it is running\n"
+               "  restart   restart xend if running, otherwise start it\n"
+               "  status    exit 0 if xend runs and answers, 3 if not\n"
+               "log: $SHYPE_ROOT/var/log/xen/xend.log\n");
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const char* env_root = std::getenv("SHYPE_ROOT");
+    const fs::path root = env_root != nullptr && *env_root != '\0' ? env_root : "/";
+    const shype::xend::Layout layout(root);
+    if (argc < 2) return usage(2);
+    const std::string_view command = argv[1];
+    if (command == "--help" || command == "-h" || command == "help") return usage(0);
+    bool foreground = false;
+    for (int i = 2; i < argc; ++i) {
+      if (std::string_view(argv[i]) == "--foreground" && command == "start") {
+        foreground = true;
+      } else {
+        std::fprintf(stderr, "xend: unknown option '%s'\n", argv[i]);
+        return usage(2);
+      }
+    }
+    const auto id = identity(layout);
+    shype::daemon::StartOptions options;
+    options.foreground = foreground;
+    options.answers = [&] { return answers(layout); };
+    const auto run = [&](shype::daemon::ReadyReport& report) { return serve(layout, report); };
+    if (command == "start") {
+      if (shype::daemon::lock_held(id)) {
+        shype::daemon::say(id, "already running");
+        return 0;
+      }
+      return shype::daemon::start(id, options, run);
+    }
+    if (command == "stop") return shype::daemon::stop(id);
+    if (command == "restart") {
+      if (shype::daemon::stop(id) != 0) return 1;
+      return shype::daemon::start(id, options, run);
+    }
+    if (command == "status") {
+      return shype::daemon::status(id, [&]() -> shype::acm::Result<std::string> {
+        auto client = shype::rpc::Client::connect(layout.socket, std::chrono::milliseconds(2000));
+        if (!client) return shype::acm::make_error(shype::acm::Errc::io_error, client.error().message);
+        auto info = client->call("xend.info");
+        if (!info) return shype::acm::make_error(shype::acm::Errc::io_error, info.error().message);
+        return "policy " + info->value("policy", std::string("?"));
+      });
+    }
+    std::fprintf(stderr, "xend: unknown command '%s'\n", argv[1]);
+    return usage(2);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "xend: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,66 @@
+// xend's JSON-RPC surface: one method per xm operation. The method names
+// and their parameters are documented in docs/xend.md.
+#include <functional>
+#include <unordered_map>
+
+#include "xend/xend.hpp"
+
+namespace shype::xend {
+
+RpcResult Xend::call(const std::string& method, const Json& params) {
+  using Method = RpcResult (Xend::*)(const Json&);
+  static const std::unordered_map<std::string, Method> kMethods = {
+      {"xend.info", &Xend::info},
+      {"policy.get", &Xend::get_policy},
+      {"policy.set", &Xend::set_policy},
+      {"policy.reset", &Xend::reset_policy},
+      {"policy.dump", &Xend::dump_policy},
+      {"policy.labels", &Xend::list_labels},
+      {"policy.make", &Xend::make_policy},
+      {"policy.load", &Xend::load_policy},
+      {"policy.cfgboot", &Xend::cfg_boot_policy},
+      {"resource.label", &Xend::label_resource},
+      {"resource.unlabel", &Xend::unlabel_resource},
+      {"resource.get", &Xend::get_resource_label},
+      {"resource.list", &Xend::list_resources},
+      {"label.check", &Xend::check_vm_label},
+      {"domain.set_label", &Xend::label_managed},
+      {"domain.remove_label", &Xend::unlabel_managed},
+      {"domain.get_label", &Xend::get_managed_label},
+      {"domain.create", &Xend::create_domain},
+      {"domain.dry_run", &Xend::dry_run},
+      {"domain.list", &Xend::list_domains},
+      {"domain.shutdown", &Xend::shutdown_domain},
+      {"domain.destroy", &Xend::destroy_domain},
+      {"domain.uptime", &Xend::uptime},
+      {"domain.console_read", &Xend::console_read},
+      {"domain.console_write", &Xend::console_write},
+      {"domain.save", &Xend::save_domain},
+      {"domain.restore", &Xend::restore_domain},
+      {"domain.sched_credit", &Xend::sched_credit},
+      {"domain.vcpu_pin", &Xend::vcpu_pin},
+      {"domain.vcpu_list", &Xend::vcpu_list},
+      {"domain.new", &Xend::new_managed},
+      {"domain.start", &Xend::start_managed},
+      {"domain.delete", &Xend::delete_managed},
+      {"audit.read", &Xend::audit_read},
+  };
+  if (method == "domain.pause") return pause_domain(params, true);
+  if (method == "domain.unpause") return pause_domain(params, false);
+  const auto found = kMethods.find(method);
+  if (found == kMethods.end()) {
+    return rpc::fail("unknown method '" + method + "'", nullptr,
+                     rpc::ErrorCode::method_not_found);
+  }
+  if (!params.is_object()) {
+    return rpc::fail("parameters must be an object", nullptr, rpc::ErrorCode::invalid_params);
+  }
+  try {
+    return (this->*(found->second))(params);
+  } catch (const Json::exception& e) {
+    return rpc::fail(std::string("bad parameters: ") + e.what(), nullptr,
+                     rpc::ErrorCode::invalid_params);
+  }
+}
+
+}  // namespace shype::xend

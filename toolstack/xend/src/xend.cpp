@@ -1,0 +1,214 @@
+// Xend's life: connecting to the hypervisor, the stores, the records of
+// running domains, and reacting to domains that shut down or crash.
+#include <chrono>
+#include <ctime>
+#include <fstream>
+
+#include "acm/file_io.hpp"
+#include "resources/label_store.hpp"
+#include "resources/root_fs.hpp"
+#include "xend/xend.hpp"
+#include "xmconfig/json.hpp"
+
+namespace shype::xend {
+
+namespace fs = std::filesystem;
+
+Xend::Xend(Layout layout, hv::Log& log) : layout_(std::move(layout)), log_(log) {}
+Xend::~Xend() = default;
+
+acm::Status Xend::start() {
+  for (const fs::path& dir : {layout_.store, layout_.running_domains, layout_.managed_domains,
+                              layout_.run_dir, layout_.admin_policies}) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+      return acm::make_error(acm::Errc::io_error,
+                             "cannot create '" + dir.string() + "': " + ec.message());
+    }
+  }
+  auto connection = xc::Connection::open(layout_.root, std::chrono::seconds(30));
+  if (!connection) {
+    return acm::make_error(acm::Errc::io_error, "cannot reach the hypervisor under " +
+                                                    layout_.root.string() + ": " +
+                                                    connection.error().to_string());
+  }
+  hv_ = std::move(*connection);
+  rootfs_ = std::make_unique<resources::RootFs>(layout_.root);
+  auto store = resources::ResourceLabelStore::open(layout_.resource_labels,
+                                                   resources::RootFs(layout_.root));
+  if (!store) return tl::unexpected(store.error());
+  resources_ = std::make_unique<resources::ResourceLabelStore>(std::move(*store));
+  if (auto adopted = adopt_or_reset_at_start(); !adopted) return adopted;
+  auto virq = hv_->evtchn_bind_virq(abi::Virq::dom_exc);
+  if (virq) {
+    dom_exc_ = std::move(*virq);
+  } else {
+    log_.warning("no dom_exc notifications (" + virq.error().to_string() +
+                 "); domain exits are noticed by polling");
+  }
+  load_domain_records();
+  tick();
+  return {};
+}
+
+int Xend::domain_event_fd() const noexcept { return dom_exc_ ? dom_exc_->doorbell.get() : -1; }
+
+// --- running-domain records -------------------------------------------------
+
+namespace {
+
+Json record_json(const DomainRecord& r) {
+  return Json{{"domid", r.domid},         {"name", r.name},       {"config_file", r.config_file},
+              {"config", r.config},       {"disks", r.disks},     {"created_at", r.created_at},
+              {"managed", r.managed}};
+}
+
+std::optional<DomainRecord> record_from_json(const Json& j) {
+  try {
+    DomainRecord r;
+    r.domid = j.at("domid").get<std::uint16_t>();
+    r.name = j.at("name").get<std::string>();
+    r.config_file = j.value("config_file", std::string());
+    r.config = j.at("config");
+    r.disks = j.value("disks", std::vector<std::string>{});
+    r.created_at = j.value("created_at", std::string());
+    r.managed = j.value("managed", false);
+    return r;
+  } catch (const Json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+acm::Status Xend::save_record(const DomainRecord& record) {
+  return acm::write_file_atomic(layout_.running_domains / (std::to_string(record.domid) + ".json"),
+                                record_json(record).dump(2) + "\n", 0600);
+}
+
+void Xend::drop_record(std::uint16_t domid) {
+  running_.erase(domid);
+  std::error_code ec;
+  fs::remove(layout_.running_domains / (std::to_string(domid) + ".json"), ec);
+}
+
+// Keeps the records of domains the hypervisor still runs under the same
+// name; drops the others (the hypervisor restarted, or a domain went away
+// while xend was down).
+void Xend::load_domain_records() {
+  running_.clear();
+  auto domains = hv_->list_domains();
+  std::map<std::uint16_t, std::string> live;
+  if (domains) {
+    for (const auto& d : *domains) live[d.domid] = d.name;
+  }
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(layout_.running_domains, ec)) {
+    if (entry.path().extension() != ".json") continue;
+    auto text = acm::read_text_file(entry.path());
+    std::optional<DomainRecord> record;
+    if (text) {
+      Json j = Json::parse(*text, nullptr, false);
+      if (!j.is_discarded()) record = record_from_json(j);
+    }
+    const bool keep = record && live.contains(record->domid) && live[record->domid] == record->name;
+    if (keep) {
+      running_[record->domid] = std::move(*record);
+    } else {
+      fs::remove(entry.path(), ec);
+    }
+  }
+  log_.info("knows " + std::to_string(running_.size()) + " running domains");
+}
+
+// Domains that shut down or crashed: apply on_poweroff / on_reboot /
+// on_crash (destroy, restart, preserve).
+void Xend::tick() {
+  if (!hv_) return;
+  if (dom_exc_) (void)xc::Connection::wait_doorbell(dom_exc_->doorbell.get(),
+                                                    std::chrono::milliseconds(0));
+  auto domains = hv_->list_domains();
+  if (!domains) return;
+  std::map<std::uint16_t, xc::DomainInfo> live;
+  for (const auto& d : *domains) live[d.domid] = d;
+  for (auto it = running_.begin(); it != running_.end();) {
+    const auto found = live.find(it->first);
+    if (found == live.end() || found->second.name != it->second.name) {
+      log_.info("domain " + it->second.name + " (" + std::to_string(it->first) + ") is gone");
+      std::error_code ec;
+      fs::remove(layout_.running_domains / (std::to_string(it->first) + ".json"), ec);
+      it = running_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+  for (const auto& [domid, info] : live) {
+    if (domid == 0 || (!info.shutdown() && !info.crashed())) continue;
+    if (info.shutdown() && info.shutdown_reason == abi::ShutdownReason::suspend) continue;
+    const auto record = running_.find(domid);
+    std::string action = info.crashed() ? "restart" : "destroy";
+    Json config;
+    if (record != running_.end()) {
+      config = record->second.config;
+      if (info.crashed()) {
+        action = config.value("on_crash", std::string("restart"));
+      } else if (info.shutdown_reason == abi::ShutdownReason::reboot) {
+        action = config.value("on_reboot", std::string("restart"));
+      } else {
+        action = config.value("on_poweroff", std::string("destroy"));
+      }
+    }
+    if (action == "preserve") continue;
+    const std::string name = info.name;
+    log_.info("domain " + name + " (" + std::to_string(domid) + ") " +
+              (info.crashed() ? "crashed" : "shut down") + ": " + action);
+    (void)hv_->destroy_domain(domid);
+    if (record != running_.end()) {
+      DomainRecord old = record->second;
+      drop_record(domid);
+      if ((action == "restart" || action == "rename-restart") && !config.is_null()) {
+        auto restarted = start_from_config(config, old.config_file, false, old.managed);
+        if (!restarted) {
+          log_.error("restarting " + name + ": " + restarted.error().message);
+        }
+      }
+    }
+  }
+}
+
+// --- small methods ----------------------------------------------------------
+
+RpcResult Xend::info(const Json&) {
+  Json result = {{"xend", "shype xend"}, {"root", layout_.root.string()}};
+  if (policy_) {
+    result["policy"] = policy_->model.header.name;
+    result["policy_version"] = policy_->model.header.version.to_string();
+  }
+  if (hv_) {
+    if (auto version = hv_->version()) {
+      result["hypervisor"] = std::to_string(version->major) + "." +
+                             std::to_string(version->minor) + " " + version->extra;
+    }
+    if (auto phys = hv_->physinfo()) {
+      result["nr_cpus"] = phys->nr_cpus;
+      result["total_memory"] = phys->total_memory_kib / 1024;
+      result["free_memory"] = phys->free_memory_kib / 1024;
+    }
+  }
+  return result;
+}
+
+RpcResult Xend::audit_read(const Json& params) {
+  const std::uint64_t from = params.value("from", std::uint64_t{1});
+  auto chunk = hv_->audit_read(from);
+  if (!chunk) return rpc::fail("cannot read the audit records: " + chunk.error().to_string());
+  Json records = Json::array();
+  for (const auto& line : chunk->records) {
+    Json record = Json::parse(line, nullptr, false);
+    records.push_back(record.is_discarded() ? Json(line) : record);
+  }
+  return Json{{"records", records}, {"next", chunk->next_seq}};
+}
+
+}  // namespace shype::xend

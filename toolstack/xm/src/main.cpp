@@ -1,0 +1,810 @@
+// xm: the console tool of manual chapters 3, 4, 8 and 10. A thin view over
+// xend (JSON-RPC on SHYPE_ROOT/run/xend/xend.sock): every command parses
+// its arguments, asks xend, and prints the manual's layout (xm/format.hpp)
+// or, with --json, xend's answer. Errors go to stderr as "Error: ..." and
+// exit with status 1.
+#include <poll.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "acm/file_io.hpp"
+#include "acm/policy_model.hpp"
+#include "resources/root_fs.hpp"
+#include "rpc/base64.hpp"
+#include "rpc/json_rpc.hpp"
+#include "xm/format.hpp"
+#include "xmconfig/config_file.hpp"
+#include "xmconfig/label_editing.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using shype::rpc::Json;
+using Args = std::vector<std::string>;
+
+// An error xm prints as "Error: <message>" (and the usage if asked).
+struct Failure {
+  std::string message;
+  bool show_usage = false;
+};
+
+struct Context {
+  fs::path root;
+  shype::resources::RootFs rootfs;
+  std::optional<shype::rpc::Client> client;
+  bool json = false;
+
+  Json call(const std::string& method, Json params = Json::object()) {
+    if (!client) {
+      auto connected = shype::rpc::Client::connect(root / "run/xend/xend.sock",
+                                                   std::chrono::seconds(120));
+      if (!connected) throw Failure{connected.error().message};
+      client = std::move(*connected);
+    }
+    auto result = client->call(method, std::move(params));
+    if (!result) {
+      std::string message = result.error().message;
+      const Json& data = result.error().data;
+      if (data.is_object()) {
+        for (const auto& line : data.value("details", Json::array())) {
+          message += "\n  " + line.get<std::string>();
+        }
+      }
+      throw Failure{message};
+    }
+    return *result;
+  }
+
+  // The working directory in the root's namespace ("/" when outside it).
+  std::string cwd() const {
+    auto inside = rootfs.from_host_path(fs::current_path());
+    return inside ? *inside : std::string("/");
+  }
+};
+
+struct Command {
+  const char* name;
+  const char* args;
+  const char* help;
+  int (*run)(Context&, const Args&);
+  bool common = true;  // shown by `xm help` without --long
+};
+
+void print(const std::string& text) { std::fwrite(text.data(), 1, text.size(), stdout); }
+
+void print_json(const Json& value) { print(value.dump(2) + "\n"); }
+
+std::string read_file_or_fail(const fs::path& path, const std::string& shown) {
+  auto text = shype::acm::read_text_file(path);
+  if (!text) throw Failure{"Configuration file '" + shown + "' not found."};
+  return *text;
+}
+
+// A domain configuration file as xm found it (reference 1.3 step 1): an
+// absolute path is inside SHYPE_ROOT; a relative one is tried in the
+// working directory, then in /etc/xen under the root.
+struct FoundFile {
+  fs::path host;
+  std::string shown;
+};
+
+std::optional<FoundFile> find_config(const Context& ctx, const std::string& name) {
+  if (!name.empty() && name.front() == '/') {
+    const fs::path host = ctx.rootfs.host_path(name);
+    if (fs::exists(host)) return FoundFile{host, name};
+    if (fs::exists(name) && ctx.root == "/") return FoundFile{name, name};
+    return std::nullopt;
+  }
+  if (fs::exists(name)) {
+    return FoundFile{fs::absolute(name),
+                     name.find('/') == std::string::npos ? "./" + name : name};
+  }
+  const fs::path in_etc = ctx.root / "etc/xen" / name;
+  if (fs::exists(in_etc)) return FoundFile{in_etc, "/etc/xen/" + name};
+  return std::nullopt;
+}
+
+std::string active_policy(Context& ctx) {
+  return ctx.call("policy.get").value("name", std::string());
+}
+
+bool take_flag(Args& args, std::initializer_list<const char*> names) {
+  bool found = false;
+  for (auto it = args.begin(); it != args.end();) {
+    if (std::find_if(names.begin(), names.end(), [&](const char* n) { return *it == n; }) !=
+        names.end()) {
+      it = args.erase(it);
+      found = true;
+    } else {
+      ++it;
+    }
+  }
+  return found;
+}
+
+std::optional<std::string> take_option(Args& args, std::initializer_list<const char*> names) {
+  for (auto it = args.begin(); it != args.end(); ++it) {
+    for (const char* n : names) {
+      if (*it == n) {
+        if (std::next(it) == args.end()) throw Failure{std::string("option ") + n + " needs a value", true};
+        std::string value = *std::next(it);
+        args.erase(it, it + 2);
+        return value;
+      }
+      const std::string prefix = std::string(n) + "=";
+      if (it->rfind(prefix, 0) == 0 && n[1] == '-') {
+        std::string value = it->substr(prefix.size());
+        args.erase(it);
+        return value;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+void need(const Args& args, std::size_t min, std::size_t max, const char* what) {
+  if (args.size() < min || args.size() > max) throw Failure{what, true};
+}
+
+// --- domains -------------------------------------------------------------
+
+int cmd_list(Context& ctx, const Args& in) {
+  Args args = in;
+  const bool label = take_flag(args, {"--label"});
+  const bool longform = take_flag(args, {"-l", "--long"});
+  Json result = ctx.call("domain.list", {{"long", longform}});
+  if (!args.empty()) {
+    Json kept = Json::array();
+    for (const auto& d : result["domains"]) {
+      for (const auto& wanted : args) {
+        if (d.value("name", std::string()) == wanted ||
+            std::to_string(d.value("domid", -1)) == wanted) {
+          kept.push_back(d);
+        }
+      }
+    }
+    if (kept.empty()) throw Failure{"Domain '" + args.front() + "' does not exist."};
+    result["domains"] = kept;
+  }
+  if (ctx.json || longform) {
+    print_json(result);
+  } else {
+    print(shype::xm::format_list(result, label));
+  }
+  return 0;
+}
+
+// Follows a domain's console until it stops or the user detaches (Ctrl-]).
+int attach_console(Context& ctx, const std::string& domain) {
+  std::uint64_t offset = 0;
+  const bool interactive = ::isatty(STDIN_FILENO) != 0;
+  termios saved{};
+  if (interactive && ::tcgetattr(STDIN_FILENO, &saved) == 0) {
+    termios raw = saved;
+    ::cfmakeraw(&raw);
+    raw.c_oflag |= OPOST;
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+  }
+  const auto restore = [&] {
+    if (interactive) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  };
+  bool stdin_open = true;
+  try {
+    for (;;) {
+      Json chunk = ctx.call("domain.console_read", {{"domain", domain}, {"offset", offset}});
+      auto bytes = shype::rpc::base64_decode(chunk.value("data", std::string()));
+      if (bytes && !bytes->empty()) {
+        std::fwrite(bytes->data(), 1, bytes->size(), stdout);
+        std::fflush(stdout);
+      }
+      offset = chunk.value("next", offset);
+      const std::string state = chunk.value("state", std::string());
+      if (state.find('s') != std::string::npos || state.find('c') != std::string::npos) break;
+      pollfd p{STDIN_FILENO, POLLIN, 0};
+      if (stdin_open && ::poll(&p, 1, 50) > 0) {
+        char input[512];
+        const ssize_t got = ::read(STDIN_FILENO, input, sizeof input);
+        if (got <= 0) {
+          stdin_open = false;
+          continue;
+        }
+        std::string text(input, static_cast<std::size_t>(got));
+        const auto detach = text.find('\x1d');  // Ctrl-]
+        if (detach != std::string::npos) text.resize(detach);
+        if (!text.empty()) {
+          ctx.call("domain.console_write",
+                   {{"domain", domain}, {"data", shype::rpc::base64_encode(text)}});
+        }
+        if (detach != std::string::npos) break;
+      } else if (!stdin_open) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+  } catch (const Failure& f) {
+    restore();
+    if (f.message.find("does not exist") != std::string::npos) return 0;  // the domain ended
+    throw;
+  }
+  restore();
+  return 0;
+}
+
+Json config_params(Context& ctx, Args& args, const char* what) {
+  if (args.empty()) throw Failure{std::string(what) + " needs a configuration file", true};
+  const std::string name = args.front();
+  args.erase(args.begin());
+  const auto found = find_config(ctx, name);
+  if (!found) throw Failure{"Configuration file '" + name + "' not found."};
+  Json overrides = Json::array();
+  for (const auto& a : args) {
+    if (a.find('=') == std::string::npos) throw Failure{"Unexpected argument '" + a + "'", true};
+    overrides.push_back(a);
+  }
+  return Json{{"config", read_file_or_fail(found->host, name)},
+              {"file", found->shown},
+              {"overrides", overrides},
+              {"cwd", ctx.cwd()}};
+}
+
+int cmd_create(Context& ctx, const Args& in) {
+  Args args = in;
+  const bool console = take_flag(args, {"-c"});
+  const bool paused = take_flag(args, {"-p", "--paused"});
+  Json params = config_params(ctx, args, "create");
+  std::printf("Using config file \"%s\".\n", params["file"].get<std::string>().c_str());
+  std::fflush(stdout);
+  params["paused"] = paused;
+  Json started = ctx.call("domain.create", params);
+  std::printf("Started domain %s\n", started.value("name", std::string()).c_str());
+  std::fflush(stdout);
+  if (console) return attach_console(ctx, started.value("name", std::string()));
+  return 0;
+}
+
+int cmd_new(Context& ctx, const Args& in) {
+  Args args = in;
+  Json params = config_params(ctx, args, "new");
+  ctx.call("domain.new", params);
+  return 0;
+}
+
+int cmd_start(Context& ctx, const Args& in) {
+  Args args = in;
+  const bool paused = take_flag(args, {"-p", "--paused"});
+  need(args, 1, 1, "start needs a domain name");
+  ctx.call("domain.start", {{"domain", args[0]}, {"paused", paused}});
+  return 0;
+}
+
+int cmd_delete(Context& ctx, const Args& args) {
+  need(args, 1, 1, "delete needs a domain name");
+  ctx.call("domain.delete", {{"domain", args[0]}});
+  return 0;
+}
+
+bool domain_exists(Context& ctx, const std::string& name) {
+  Json list = ctx.call("domain.list");
+  for (const auto& d : list["domains"]) {
+    if (d.value("domid", -1) >= 0 &&
+        (d.value("name", std::string()) == name || std::to_string(d.value("domid", -1)) == name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+int cmd_shutdown(Context& ctx, const Args& in) {
+  Args args = in;
+  const bool wait = take_flag(args, {"-w", "--wait"});
+  const bool reboot = take_flag(args, {"-R", "--reboot"});
+  (void)take_flag(args, {"-H", "--halt"});
+  need(args, 1, 1, "shutdown needs a domain name");
+  ctx.call("domain.shutdown", {{"domain", args[0]}, {"reason", reboot ? "reboot" : "poweroff"}});
+  if (wait && !reboot) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (domain_exists(ctx, args[0])) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw Failure{"Domain '" + args[0] + "' did not shut down within 60 s"};
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return 0;
+}
+
+int cmd_destroy(Context& ctx, const Args& args) {
+  need(args, 1, 1, "destroy needs a domain name");
+  ctx.call("domain.destroy", {{"domain", args[0]}});
+  return 0;
+}
+
+int cmd_pause(Context& ctx, const Args& args) {
+  need(args, 1, 1, "pause needs a domain name");
+  ctx.call("domain.pause", {{"domain", args[0]}});
+  return 0;
+}
+
+int cmd_unpause(Context& ctx, const Args& args) {
+  need(args, 1, 1, "unpause needs a domain name");
+  ctx.call("domain.unpause", {{"domain", args[0]}});
+  return 0;
+}
+
+int cmd_uptime(Context& ctx, const Args& args) {
+  Json result = ctx.call("domain.uptime", {{"domains", args}});
+  if (ctx.json) {
+    print_json(result);
+  } else {
+    print(shype::xm::format_uptime(result, static_cast<long long>(std::time(nullptr))));
+  }
+  return 0;
+}
+
+int cmd_console(Context& ctx, const Args& args) {
+  need(args, 1, 1, "console needs a domain name");
+  ctx.call("domain.console_read", {{"domain", args[0]}, {"offset", 0}});
+  return attach_console(ctx, args[0]);
+}
+
+int cmd_save(Context& ctx, const Args& args) {
+  need(args, 2, 2, "save needs a domain and a file");
+  ctx.call("domain.save", {{"domain", args[0]}, {"file", args[1]}, {"cwd", ctx.cwd()}});
+  return 0;
+}
+
+int cmd_restore(Context& ctx, const Args& in) {
+  Args args = in;
+  const bool paused = take_flag(args, {"-p", "--paused"});
+  need(args, 1, 1, "restore needs a file");
+  ctx.call("domain.restore", {{"file", args[0]}, {"cwd", ctx.cwd()}, {"paused", paused}});
+  return 0;
+}
+
+int cmd_sched_credit(Context& ctx, const Args& in) {
+  Args args = in;
+  const auto domain = take_option(args, {"-d", "--domain"});
+  const auto weight = take_option(args, {"-w", "--weight"});
+  const auto cap = take_option(args, {"-c", "--cap"});
+  if (!args.empty()) throw Failure{"Unexpected argument '" + args[0] + "'", true};
+  Json params = Json::object();
+  if (domain) params["domain"] = *domain;
+  try {
+    if (weight) params["weight"] = std::stoul(*weight);
+    if (cap) params["cap"] = std::stoul(*cap);
+  } catch (const std::exception&) {
+    throw Failure{"weight and cap must be numbers", true};
+  }
+  Json result = ctx.call("domain.sched_credit", params);
+  if (weight || cap) return 0;
+  if (ctx.json) {
+    print_json(result);
+    return 0;
+  }
+  std::printf("%-32s %5s %6s %4s\n", "Name", "ID", "Weight", "Cap");
+  for (const auto& d : result["domains"]) {
+    std::printf("%-32s %5d %6u %4u\n", d.value("name", std::string()).c_str(), d.value("domid", 0),
+                d.value("weight", 256u), d.value("cap", 0u));
+  }
+  return 0;
+}
+
+int cmd_vcpu_pin(Context& ctx, const Args& args) {
+  need(args, 3, 3, "vcpu-pin needs a domain, a vcpu (or all) and a CPU list");
+  ctx.call("domain.vcpu_pin", {{"domain", args[0]}, {"vcpu", args[1]}, {"cpus", args[2]}});
+  return 0;
+}
+
+int cmd_vcpu_list(Context& ctx, const Args& args) {
+  Json result = ctx.call("domain.vcpu_list", {{"domains", args}});
+  if (ctx.json) {
+    print_json(result);
+    return 0;
+  }
+  std::printf("%-32s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)",
+              "CPU Affinity");
+  for (const auto& v : result["vcpus"]) {
+    std::printf("%-32s %5d %5d %5s %5s %9.1f %s\n", v.value("name", std::string()).c_str(),
+                v.value("domid", 0), v.value("vcpu", 0), v.value("cpu", std::string("-")).c_str(),
+                v.value("state", std::string("-")).c_str(), v.value("cpu_time", 0.0),
+                v.value("affinity", std::string("any cpu")).c_str());
+  }
+  return 0;
+}
+
+int cmd_dry_run(Context& ctx, const Args& in) {
+  Args args = in;
+  Json params = config_params(ctx, args, "dry-run");
+  Json report = ctx.call("domain.dry_run", params);
+  if (ctx.json) {
+    print_json(report);
+  } else {
+    print(shype::xm::format_dry_run(report));
+  }
+  return report.value("passed", false) ? 0 : 1;
+}
+
+int cmd_audit(Context& ctx, const Args& in) {
+  Args args = in;
+  const auto from = take_option(args, {"--from"});
+  Json result = ctx.call("audit.read", {{"from", from ? std::stoull(*from) : 1ULL}});
+  if (ctx.json) {
+    print_json(result);
+  } else {
+    print(shype::xm::format_audit(result));
+  }
+  return 0;
+}
+
+// --- policies ------------------------------------------------------------
+
+int cmd_getpolicy(Context& ctx, const Args& in) {
+  Args args = in;
+  const bool dumpxml = take_flag(args, {"--dumpxml"});
+  if (!args.empty()) throw Failure{"Unexpected argument '" + args[0] + "'", true};
+  Json policy = ctx.call("policy.get", {{"xml", dumpxml}});
+  if (ctx.json) {
+    print_json(policy);
+    return 0;
+  }
+  print(shype::xm::format_policy(policy));
+  if (dumpxml) print("\n" + policy.value("xml", std::string()));
+  return 0;
+}
+
+int cmd_setpolicy(Context& ctx, const Args& args) {
+  if (args.size() < 2) throw Failure{"Need at least 3 arguments.", true};
+  std::string type = args[0];
+  std::transform(type.begin(), type.end(), type.begin(), ::toupper);
+  if (type != "ACM") throw Failure{"Unsupported policytype '" + args[0] + "'."};
+  const std::string relative = shype::acm::policy_file_path(args[1]);
+  std::optional<std::string> xml;
+  std::string file;
+  for (const fs::path& candidate :
+       {fs::path(relative), ctx.root / "etc/xen/acm-security/policies" / relative}) {
+    if (auto text = shype::acm::read_text_file(candidate)) {
+      xml = std::move(*text);
+      file = candidate.string();
+      break;
+    }
+  }
+  if (!xml) {
+    throw Failure{"Could not read policy file from current directory or "
+                  "'/etc/xen/acm-security/policies'."};
+  }
+  Json result;
+  try {
+    result = ctx.call("policy.set", {{"type", "ACM"}, {"xml", *xml}, {"file", file}});
+  } catch (const Failure& f) {
+    throw Failure{"An error occurred trying to set the policy: " + f.message};
+  }
+  std::printf("Successfully set the new policy.\n");
+  print(shype::xm::format_policy(result["policy"]));
+  for (const auto& w : result.value("warnings", Json::array())) {
+    std::fprintf(stderr, "Warning: %s\n", w.get<std::string>().c_str());
+  }
+  return 0;
+}
+
+int cmd_resetpolicy(Context& ctx, const Args& args) {
+  if (!args.empty()) throw Failure{"No arguments expected.", true};
+  Json result = ctx.call("policy.reset");
+  std::printf("Successfully reset the system's policy.\n");
+  if (result.contains("note")) std::printf("%s\n", result["note"].get<std::string>().c_str());
+  return 0;
+}
+
+int cmd_dumppolicy(Context& ctx, const Args& args) {
+  if (!args.empty()) throw Failure{"No arguments required", true};
+  Json result = ctx.call("policy.dump");
+  if (ctx.json) {
+    print_json(result);
+  } else {
+    print(result.value("text", std::string()));
+  }
+  return 0;
+}
+
+int cmd_makepolicy(Context& ctx, const Args& args) {
+  if (args.size() != 1) throw Failure{"No XML policy file specified", true};
+  Json result = ctx.call("policy.make", {{"policy", args[0]}});
+  std::printf("Policy '%s' compiled: /%s, /%s\n", args[0].c_str(),
+              result.value("binary", std::string()).c_str(),
+              result.value("map", std::string()).c_str());
+  return 0;
+}
+
+int cmd_loadpolicy(Context& ctx, const Args& args) {
+  if (args.size() != 1) throw Failure{"No policy specified", true};
+  ctx.call("policy.load", {{"policy", args[0]}});
+  return 0;
+}
+
+int cmd_cfgbootpolicy(Context& ctx, const Args& args) {
+  if (args.empty() || args.size() > 2) throw Failure{"No policy specified", true};
+  Json result = ctx.call("policy.cfgboot", {{"policy", args[0]}});
+  std::printf("Boot entry '%s' extended and '%s' copied to /boot\n",
+              result.value("title", std::string()).c_str(),
+              result.value("binary", std::string()).c_str());
+  return 0;
+}
+
+// --- labels --------------------------------------------------------------
+
+int cmd_labels(Context& ctx, const Args& args) {
+  std::string policy;
+  std::string type;
+  for (const auto& a : args) {
+    if (a.rfind("type=", 0) == 0) {
+      if (!type.empty()) throw Failure{"type is defined twice", true};
+      type = a.substr(5);
+      std::transform(type.begin(), type.end(), type.begin(), ::tolower);
+    } else if (a.find('=') != std::string::npos) {
+      throw Failure{"Unrecognised option: " + a, true};
+    } else {
+      if (!policy.empty()) throw Failure{"policy is defined twice", true};
+      policy = a;
+    }
+  }
+  Json result = ctx.call("policy.labels", {{"policy", policy}, {"type", type.empty() ? "dom" : type}});
+  if (ctx.json) {
+    print_json(result);
+    return 0;
+  }
+  for (const auto& l : result["labels"]) std::printf("%s\n", l.get<std::string>().c_str());
+  return 0;
+}
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), ::tolower);
+  return text;
+}
+
+int cmd_addlabel(Context& ctx, const Args& args) {
+  if (args.size() < 3 || args.size() > 4) throw Failure{"Needs either 2 or 3 arguments", true};
+  const std::string& label = args[0];
+  const std::string kind = lower(args[1]);
+  const std::string& object = args[2];
+  const std::string policy = args.size() == 4 ? args[3] : std::string();
+  if (kind == "dom") {
+    const std::string name = policy.empty() ? active_policy(ctx) : policy;
+    const auto found = find_config(ctx, object);
+    ctx.call("label.check", {{"label", label}, {"policy", name}, {"type", "dom"}});
+    if (!found) throw Failure{"Configuration file '" + object + "' not found."};
+    const std::string text = read_file_or_fail(found->host, object);
+    if (auto sane = shype::xmconfig::check_config_sanity(text, found->shown); !sane) {
+      std::printf("Invalid configuration file.\n");
+      throw Failure{"Invalid config file"};
+    }
+    if (shype::xmconfig::is_labeled(text)) {
+      throw Failure{"Config file '" + object + "' is already labeled."};
+    }
+    auto labeled = shype::xmconfig::add_label_line(text, name, label);
+    if (!labeled) throw Failure{labeled.error().message};
+    if (auto w = shype::acm::write_file_atomic(found->host, *labeled, 0644); !w) {
+      throw Failure{w.error().to_string()};
+    }
+    return 0;
+  }
+  if (kind == "res") {
+    ctx.call("resource.label",
+             {{"resource", object}, {"label", label}, {"policy", policy}, {"cwd", ctx.cwd()}});
+    return 0;
+  }
+  if (kind == "mgt") {
+    Json result = ctx.call("domain.set_label", {{"domain", object}, {"label", label}, {"policy", policy}});
+    if (result.value("running", false)) {
+      std::printf("Successfully set the label of domain '%s' to '%s'.\n\n", object.c_str(),
+                  label.c_str());
+    } else {
+      std::printf("Successfully set the label of the dormant domain '%s' to '%s'.\n",
+                  object.c_str(), label.c_str());
+    }
+    return 0;
+  }
+  throw Failure{"Need to specify either \"dom\", \"mgt\" or \"res\" as object to add label to.",
+                true};
+}
+
+int cmd_rmlabel(Context& ctx, const Args& args) {
+  if (args.size() != 2) throw Failure{"Requires 2 arguments", true};
+  const std::string kind = lower(args[0]);
+  const std::string& object = args[1];
+  if (kind == "dom") {
+    const auto found = find_config(ctx, object);
+    if (!found) throw Failure{"Configuration file '" + object + "' not found."};
+    const std::string text = read_file_or_fail(found->host, object);
+    auto unlabeled = shype::xmconfig::comment_out_label(text);
+    if (!unlabeled) throw Failure{"'" + unlabeled.error().message + "'"};
+    if (auto w = shype::acm::write_file_atomic(found->host, *unlabeled, 0644); !w) {
+      throw Failure{w.error().to_string()};
+    }
+    return 0;
+  }
+  if (kind == "res") {
+    ctx.call("resource.unlabel", {{"resource", object}, {"cwd", ctx.cwd()}});
+    return 0;
+  }
+  if (kind == "mgt") {
+    ctx.call("domain.remove_label", {{"domain", object}});
+    std::printf("Successfully removed label from domain %s.\n", object.c_str());
+    return 0;
+  }
+  throw Failure{"Unrecognised type argument: " + args[0], true};
+}
+
+int cmd_getlabel(Context& ctx, const Args& args) {
+  if (args.size() != 2) throw Failure{"Requires 2 arguments", true};
+  const std::string kind = lower(args[0]);
+  const std::string& object = args[1];
+  if (kind == "dom") {
+    const auto found = find_config(ctx, object);
+    if (!found) throw Failure{"Configuration file '" + object + "' not found."};
+    auto label = shype::xmconfig::get_label(read_file_or_fail(found->host, object));
+    if (!label) throw Failure{"'" + label.error().message + "'"};
+    std::printf("%s\n", label->c_str());
+    return 0;
+  }
+  if (kind == "res") {
+    Json result = ctx.call("resource.get", {{"resource", object}, {"cwd", ctx.cwd()}});
+    if (ctx.json) {
+      print_json(result);
+    } else {
+      std::printf("%s\n", result.value("label", std::string()).c_str());
+    }
+    return 0;
+  }
+  if (kind == "mgt") {
+    Json result = ctx.call("domain.get_label", {{"domain", object}});
+    std::printf("%s\n", result.value("label", std::string()).c_str());
+    return 0;
+  }
+  throw Failure{"First subcommand argument must be \"dom\", \"mgt\" or \"res\"", true};
+}
+
+int cmd_resources(Context& ctx, const Args& args) {
+  if (!args.empty()) throw Failure{"No arguments required", true};
+  Json result = ctx.call("resource.list");
+  if (ctx.json) {
+    print_json(result);
+  } else {
+    print(shype::xm::format_resources(result));
+  }
+  return 0;
+}
+
+int cmd_help(Context& ctx, const Args& args);
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"console", "<Domain>", "Attach to <Domain>'s console (detach with Ctrl-]).", cmd_console},
+      {"create", "<ConfigFile> [options] [vars]",
+       "Create a domain based on <ConfigFile> (-c: attach to its console; -p: paused; var=value "
+       "overrides).",
+       cmd_create},
+      {"new", "<ConfigFile> [vars]", "Add a domain to xend's domain management.", cmd_new},
+      {"delete", "<Domain>", "Remove a domain from xend's domain management.", cmd_delete},
+      {"destroy", "<Domain>", "Terminate a domain immediately.", cmd_destroy},
+      {"list", "[options] [Domain, ...]",
+       "List information about all or some domains (--label: with security labels; -l: long).",
+       cmd_list},
+      {"pause", "<Domain>", "Pause execution of a domain.", cmd_pause},
+      {"restore", "<CheckpointFile> [-p]", "Restore a domain from a saved state.", cmd_restore},
+      {"save", "<Domain> <CheckpointFile>", "Save a domain state to restore later.", cmd_save},
+      {"shutdown", "<Domain> [-w][-R|-H]", "Shutdown a domain (-w: wait until it is gone).",
+       cmd_shutdown},
+      {"start", "<Domain> [-p]", "Start a xend-managed domain.", cmd_start},
+      {"unpause", "<Domain>", "Unpause a paused domain.", cmd_unpause},
+      {"uptime", "[Domain, ...]", "Print uptime for all or some domains.", cmd_uptime},
+      {"sched-credit", "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]",
+       "Get/set credit scheduler parameters (weight 1..65535, cap in % of one CPU; 0 = none).",
+       cmd_sched_credit},
+      {"vcpu-list", "[Domain, ...]", "List the VCPUs for all or some domains.", cmd_vcpu_list,
+       false},
+      {"vcpu-pin", "<Domain> <VCPU|all> <CPUs|all>", "Set which CPUs a VCPU can use.",
+       cmd_vcpu_pin, false},
+      {"dry-run", "<ConfigFile>", "Test if a domain can access its resources.", cmd_dry_run},
+      {"addlabel",
+       "<label> {dom <ConfigFile>|res <resource>|mgt <managed domain>}\n                    [<policy>]",
+       "Add security label to domain.", cmd_addlabel},
+      {"rmlabel", "{dom <ConfigFile>|res <Resource>|mgt <managed domain>}",
+       "Remove a security label from domain.", cmd_rmlabel},
+      {"getlabel", "{dom <ConfigFile>|res <Resource>|mgt <managed domain>}",
+       "Show security label for domain or resource.", cmd_getlabel},
+      {"resources", "", "Show info for each labeled resource.", cmd_resources},
+      {"dumppolicy", "", "Print hypervisor ACM state information.", cmd_dumppolicy},
+      {"setpolicy", "<policytype> <policyfile> [options]", "Set the policy of the system.",
+       cmd_setpolicy},
+      {"resetpolicy", "", "Set the policy of the system to the default policy.", cmd_resetpolicy},
+      {"getpolicy", "[options]", "Get the policy of the system (--dumpxml: with its XML).",
+       cmd_getpolicy},
+      {"labels", "[policy] [type=dom|res|any]", "List <type> labels for (active) policy.",
+       cmd_labels},
+      {"makepolicy", "<policy>", "Build a policy's binary and map (3.0/3.1 style).",
+       cmd_makepolicy, false},
+      {"loadpolicy", "<policy>", "Load a built policy into the hypervisor (3.0/3.1 style).",
+       cmd_loadpolicy, false},
+      {"cfgbootpolicy", "<policy> [boot-title]",
+       "Install a built policy for the next boot (3.0/3.1 style).", cmd_cfgbootpolicy, false},
+      {"audit", "[--from N]", "Show the hypervisor's access-control audit records.", cmd_audit},
+      {"help", "[--long] [<command>]", "Display this message or help on a command.", cmd_help},
+  };
+  return table;
+}
+
+const Command* find_command(const std::string& name) {
+  for (const auto& c : commands()) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+void print_usage(const Command& c, FILE* to) {
+  std::fprintf(to, "Usage: xm %s %s\n\n%s\n", c.name, c.args, c.help);
+}
+
+int cmd_help(Context&, const Args& in) {
+  Args args = in;
+  const bool longform = take_flag(args, {"--long"});
+  if (!args.empty()) {
+    const Command* c = find_command(args[0]);
+    if (c == nullptr) throw Failure{"Unknown command '" + args[0] + "'"};
+    print_usage(*c, stdout);
+    if (std::string(c->name) == "list") std::printf("\n  --label   Include security labels\n");
+    return 0;
+  }
+  std::printf("Usage: xm <subcommand> [args]\n\n%s subcommands:\n",
+              longform ? "Xend" : "Common 'xm'");
+  for (const auto& c : commands()) {
+    if (!longform && !c.common) continue;
+    std::printf(" %-18s %s\n", c.name, c.help);
+  }
+  std::printf("\n<Domain> can either be the Domain Name or Id.\n"
+              "For more help on 'xm' see the xm(1) man page.\n"
+              "For more help on 'xm create' see the xmdomain.cfg(5) man page.\n"
+              "Listing commands take --json for scripts and audits.\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* env_root = std::getenv("SHYPE_ROOT");
+  const fs::path root = env_root != nullptr && *env_root != '\0' ? env_root : "/";
+  Context ctx{root, shype::resources::RootFs(root), std::nullopt, false};
+  Args args(argv + 1, argv + argc);
+  ctx.json = take_flag(args, {"--json"});
+  if (args.empty()) args.emplace_back("help");
+  const std::string name = args.front();
+  args.erase(args.begin());
+  const Command* command = find_command(name == "-h" || name == "--help" ? "help" : name);
+  if (command == nullptr) {
+    std::fprintf(stderr, "Error: Subcommand %s not found!\n", name.c_str());
+    return 1;
+  }
+  try {
+    return command->run(ctx, args);
+  } catch (const Failure& failure) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "Error: %s\n", failure.message.c_str());
+    if (failure.show_usage) print_usage(*command, stderr);
+    return 1;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "Error: %s\n", e.what());
+    return 1;
+  }
+}
