@@ -108,6 +108,17 @@ int AcmModule::admit(Hook hook, const DomainRef& d, bool restore) noexcept {
       return deny(hook, subject, party(d), -ENOMEM, [] { return std::string("out of memory"); });
     }
   }
+  // Domain-0's label authorizes the workloads this system runs (manual
+  // 10.2.7). Xen left this check to its tools; here every create and
+  // restore passes it, so no client of the privileged socket can bypass it.
+  if (d.domid != acm::kDomain0Id && record_of(acm::kDomain0Id) != nullptr &&
+      !policy_->engine().authorize(domain0_ssidref_, d.ssidref)) {
+    if (create) ++domain_create_denied_;
+    return deny(hook, subject, party(d), -EPERM, [&] {
+      return "VM is not authorized to run: " +
+             policy_->engine().explain_authorize(domain0_ssidref_, d.ssidref).reason();
+    });
+  }
   // Chinese Wall check and commit in one step (reference 9.2).
   if (!chinese_wall_.try_start(acm::primary_half(d.ssidref))) {
     if (create) ++domain_create_denied_;

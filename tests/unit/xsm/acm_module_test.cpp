@@ -479,9 +479,9 @@ TEST_F(AcmModule, GetDecisionAnswersSharingAuthorizationAndConflicts) {
   EXPECT_EQ(xsm_->hook_stats(Hook::getdecision).calls, 16u);
 }
 
-TEST_F(AcmModule, DomainCreateLeavesAuthorizationToTheToolstack) {
-  // A-Bank as Domain-0's label does not authorize AutoCorp, but the hook
-  // only checks the label exists and the Chinese Wall (Xen 5.4).
+TEST_F(AcmModule, DomainCreateNeedsDomain0sAuthorization) {
+  // A-Bank as Domain-0's label does not authorize AutoCorp (manual 10.2.7):
+  // the hypervisor refuses the domain itself, not only the toolstack.
   XsmConfig config;
   config.domain0_ssidref = vm("A-Bank");
   xsm_.reset();
@@ -489,10 +489,15 @@ TEST_F(AcmModule, DomainCreateLeavesAuthorizationToTheToolstack) {
   xsm_ = testing::boot(*audit_, mytest().binary, config);
   hv_ = FakeHypervisor(mytest());
   ASSERT_EQ(hv_.create(*xsm_, 0, "A-Bank"), 0);
-  EXPECT_EQ(hv_.create(*xsm_, 1, "AutoCorp"), 0);
-  auto r = decision_request(abi::AcmHook::authorization, 0, 1, abi::kAcmGetByDomid);
+  EXPECT_EQ(hv_.create(*xsm_, 1, "AutoCorp"), -EPERM);
+  EXPECT_EQ(hv_.create(*xsm_, 2, "A-Bank"), 0);
+  auto r = decision_request(abi::AcmHook::authorization, 0, 2, abi::kAcmGetByDomid);
   ASSERT_EQ(xsm_->get_decision(r, hv_.live()), 0);
-  EXPECT_EQ(r.decision, abi::kAcmAccessDenied);
+  EXPECT_EQ(r.decision, abi::kAcmAccessPermitted);
+  std::uint64_t next = 0;
+  const auto records = audit_->read_since(1, 100, next);
+  ASSERT_FALSE(records.empty());
+  EXPECT_NE(records.back().find("VM is not authorized to run"), std::string::npos);
 }
 
 TEST_F(AcmModule, LabelOfNamesVmAndResourceLabels) {
