@@ -4,12 +4,16 @@
 # the real tools on the shipped policies, printing each command and its
 # output. Every decision shown is computed by the policy core; the script
 # checks each one and fails if shype decides otherwise than the manual.
-# Then it boots the hypervisor, shype-hv, with the mytest policy under a
-# temporary SHYPE_ROOT and drives it from Domain-0 with shype-ctl: labeled
-# guest domains, a Chinese Wall refusal, a hostile guest that dies alone,
-# two guests sharing a page and an event channel, and a pair the policy
-# keeps apart.
-# The hypervisor is stopped by pid on every exit, and every wait is bounded.
+# Then it boots the hypervisor, shype-hv, and xend under a temporary
+# SHYPE_ROOT and follows chapter 10 with xm, word for word where the manual
+# shows commands: setpolicy, labeling domains and resources, the Chinese
+# Wall and resource refusals, restricting Domain-0, the run-time update to
+# mytest 1.1, resetpolicy, and a restart of both that keeps the boot policy.
+# It ends with shype-ctl, Domain-0's low-level tool: a hostile guest that
+# dies alone, two guests sharing a page and an event channel, and a pair the
+# policy keeps apart.
+# xend and the hypervisor are stopped by pid on every exit, and every wait is
+# bounded.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${SHYPE_BUILD_ROOT:-$top/out}
@@ -21,14 +25,16 @@ acmtool=$out/release/acm/tools/acmtool
 genpolicy=$out/release/tests/bench/shype-genpolicy
 hvbin=$out/release/hypervisor/src/shype-hv
 ctlbin=$out/release/toolstack/xenctrl/shype-ctl
+xendbin=$out/release/toolstack/xend/xend
+xmbin=$out/release/toolstack/xm/xm
 kernels=$out/release/hypervisor/guest
 work=$(mktemp -d)
 hvroot=$work/hv
-# Stops the hypervisor started below by its pid (SIGTERM, up to 10 s, then
-# SIGKILL; it kills its guests itself), then removes the work directory.
-stop_hypervisor() {
+# Stops a daemon by the pid in its pid file (SIGTERM, up to 10 s, then
+# SIGKILL; the hypervisor kills its guests itself).
+stop_pidfile() {
   local pid
-  pid=$(cat "$hvroot/run/shype/shype-hv.pid" 2>/dev/null) || return 0
+  pid=$(cat "$1" 2>/dev/null) || return 0
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 100); do
@@ -36,6 +42,10 @@ stop_hypervisor() {
     sleep 0.1
   done
   kill -KILL "$pid" 2>/dev/null || true
+}
+stop_hypervisor() {
+  stop_pidfile "$hvroot/run/xend/xend.pid"
+  stop_pidfile "$hvroot/run/shype/shype-hv.pid"
 }
 trap 'stop_hypervisor; rm -rf "$work"' EXIT
 policies=$work/etc/xen/acm-security/policies
@@ -61,6 +71,9 @@ run() {
   shown=${shown//$out\/release\/tests\/bench\//}
   shown=${shown//$out\/release\/hypervisor\/src\//}
   shown=${shown//$out\/release\/toolstack\/xenctrl\//}
+  shown=${shown//$out\/release\/toolstack\/xend\//}
+  shown=${shown//$out\/release\/toolstack\/xm\//}
+  shown=${shown//env SHYPE_ROOT=$hvroot /}
   shown=${shown//$out\/release\/hypervisor\/guest\//}
   printf '\n$ %s\n' "${shown//$work/}"
   set +e
@@ -127,31 +140,139 @@ acm 0 decide "$work/big.bin" share Org214 res:Org214
 acm 3 decide "$work/big.bin" admit Org1922 --running Org1991
 acm 0 decide "$work/big.bin" admit Org1922 --running Org527
 
-section "shype-hv: boot the hypervisor with the mytest policy, Domain-0 labeled SystemManagement"
-mkdir -p "$hvroot/etc/shype"
-acm 0 compile "$policies/mytest-security_policy.xml" --format compact -o "$hvroot/etc/shype/mytest.bin"
-cat >"$hvroot/etc/shype/boot.conf" <<'CONF'
-xsm = acm
-policy = etc/shype/mytest.bin
-dom0_label = SystemManagement
+section "10.2.1: boot the hypervisor and xend under a temporary root (SHYPE_ROOT=/hv)"
+# The manual's files, under the root: the kernel path of its configurations
+# holds a sample guest kernel, the policies are in the policy directory, the
+# disk images are small files.
+mkdir -p "$hvroot/boot" "$hvroot/home/xen/dom_fc5" "$hvroot/etc/xen/acm-security" "$hvroot/root"
+cp "$kernels/guest_hello" "$hvroot/boot/vmlinuz-2.6.18.8-xen"
+cp -r "$work/etc/xen/acm-security/policies" "$hvroot/etc/xen/acm-security/"
+for image in fedora.fc5 domain2 domain3 domain4; do
+  head -c 1048576 /dev/zero >"$hvroot/home/xen/dom_fc5/$image.img"
+  head -c 1048576 /dev/zero >"$hvroot/home/xen/dom_fc5/$image.swap"
+done
+for n in 1 2 3 4; do
+  image=domain$n
+  [ "$n" = 1 ] && image=fedora.fc5
+  cat >"$hvroot/root/domain$n.xm" <<CONF
+kernel= "/boot/vmlinuz-2.6.18.8-xen"
+memory = 128
+name = "domain$n"
+disk = ['file:/home/xen/dom_fc5/$image.img,sda1,w', 'file:/home/xen/dom_fc5/$image.swap,sda2,w']
 CONF
-printf '\n$ cat /hv/etc/shype/boot.conf\n'
-cat "$hvroot/etc/shype/boot.conf"
+done
 run 0 env SHYPE_ROOT="$hvroot" "$hvbin" start
-run 0 env SHYPE_ROOT="$hvroot" "$hvbin" status
-ctl() { run "$1" env SHYPE_ROOT="$hvroot" "$ctlbin" "${@:2}"; }
+run 0 env SHYPE_ROOT="$hvroot" "$xendbin" start
+xm() { (cd "$hvroot/root" && run "$1" env SHYPE_ROOT="$hvroot" "$xmbin" "${@:2}"); }
+xm 0 getpolicy
+xm 0 labels
+xm 0 list --label
 
-section "shype-hv: labeled guest domains (each a sandboxed process running its own kernel)"
+section "10.2.3 (5): deploy the mytest policy"
+xm 0 setpolicy ACM mytest
+xm 0 list --label
+
+section "10.2.4: an unlabeled domain runs under mytest (it has __UNLABELED__)"
+printf '\n$ cat domain1.xm\n'
+cat "$hvroot/root/domain1.xm"
+xm 0 create domain1.xm
+xm 0 list --label
+xm 0 shutdown -w domain1
+xm 0 labels
+echo "(6) label domain1 A-Bank and domain2 B-Bank"
+xm 0 addlabel A-Bank dom domain1.xm
+xm 0 addlabel B-Bank dom domain2.xm
+xm 1 create domain1.xm
+
+section "10.2.5 (7): label its resources; now it starts"
+xm 0 addlabel A-Bank res file:/home/xen/dom_fc5/fedora.fc5.img
+xm 0 addlabel A-Bank res file:/home/xen/dom_fc5/fedora.fc5.swap
+xm 0 resources
+xm 0 create domain1.xm
+xm 0 list --label
+echo "(8) label domain2's resources B-Bank"
+xm 0 addlabel B-Bank res file:/home/xen/dom_fc5/domain2.img
+xm 0 addlabel B-Bank res file:/home/xen/dom_fc5/domain2.swap
+
+section "10.2.6 Test 1: run-time exclusion rules (Chinese Wall)"
+xm 1 create domain2.xm
+xm 0 shutdown -w domain1
+xm 0 create domain2.xm
+xm 0 list --label
+xm 1 create domain1.xm
+xm 0 shutdown -w domain2
+
+section "10.2.6 Test 2: resource access (Simple Type Enforcement)"
+xm 0 rmlabel res file:/home/xen/dom_fc5/fedora.fc5.swap
+xm 0 addlabel B-Bank res file:/home/xen/dom_fc5/fedora.fc5.swap
+xm 0 resources
+xm 1 create domain1.xm
+xm 1 dry-run domain1.xm
+
+section "10.2.7: restricting Domain-0 to A-Bank"
+xm 0 rmlabel res file:/home/xen/dom_fc5/fedora.fc5.swap
+xm 0 addlabel A-Bank res file:/home/xen/dom_fc5/fedora.fc5.swap
+xm 0 create domain1.xm
+xm 0 addlabel A-Bank mgt Domain-0
+xm 0 list --label
+xm 0 addlabel AutoCorp dom domain3.xm
+xm 0 addlabel AutoCorp res file:/home/xen/dom_fc5/domain3.img
+xm 0 addlabel AutoCorp res file:/home/xen/dom_fc5/domain3.swap
+xm 1 create domain3.xm
+xm 1 getlabel dom domain4.xm
+xm 1 create domain4.xm
+echo "... and Domain-0 cannot be restricted to B-Bank while an A-Bank domain runs:"
+xm 1 addlabel B-Bank mgt Domain-0
+xm 0 addlabel SystemManagement mgt Domain-0
+xm 0 create domain3.xm
+xm 0 list --label
+printf '\n$ xm audit   # what was denied, from the hypervisor'"'"'s audit records\n'
+(cd "$hvroot/root" && env SHYPE_ROOT="$hvroot" "$xmbin" audit | tail -n 4)
+
+section "10.3.5: update the policy at run time (mytest 1.0 -> 1.1)"
+xm 0 shutdown -w domain3
+xm 0 addlabel A-Bank.SecurityUnderwriting dom domain4.xm
+xm 0 addlabel A-Bank.SecurityUnderwriting res file:/home/xen/dom_fc5/domain4.img
+xm 0 addlabel A-Bank.SecurityUnderwriting res file:/home/xen/dom_fc5/domain4.swap
+xm 0 create domain4.xm
+xm 0 list --label
+xm 0 setpolicy ACM mytest_update
+xm 0 list --label
+xm 0 labels
+xm 0 resources
+xm 0 addlabel A-Bank-WL mgt Domain-0
+xm 1 create domain3.xm
+xm 0 addlabel SystemManagement mgt Domain-0
+xm 0 create domain3.xm
+xm 0 list --label
+
+section "10.3.5: removing the policy (resetpolicy) needs the labeled domains stopped"
+xm 1 resetpolicy
+for name in domain1 domain3 domain4; do xm 0 shutdown -w "$name"; done
+xm 0 resetpolicy
+xm 0 getpolicy
+xm 0 resources
+
+section "10.3.5: changing to a different policy, and back"
+xm 0 setpolicy ACM example.test
+xm 0 labels
+xm 0 resetpolicy
+xm 0 setpolicy ACM mytest
+xm 0 labels
+
+section "the boot policy survives a restart of xend and of the hypervisor"
+printf '\n$ cat /hv/etc/shype/boot.conf   # maintained by xend\n'
+cat "$hvroot/etc/shype/boot.conf"
+run 0 env SHYPE_ROOT="$hvroot" "$xendbin" stop
+run 0 env SHYPE_ROOT="$hvroot" "$hvbin" stop
+run 0 env SHYPE_ROOT="$hvroot" "$hvbin" start
+run 0 env SHYPE_ROOT="$hvroot" "$xendbin" start
+xm 0 getpolicy
+xm 0 list --label
+ctl() { run "$1" env SHYPE_ROOT="$hvroot" "$ctlbin" "${@:2}"; }
 ctl 0 create "$kernels/guest_hello" name=bank-a label=A-Bank memory=8
 ctl 0 create "$kernels/guest_counter" name=autocorp label=AutoCorp memory=8 cmdline=100
-ctl 0 console bank-a --wait "Hello from shype" --timeout 10
 ctl 0 console autocorp --wait "counter 1" --timeout 10
-ctl 0 list
-
-section "shype-hv: the Chinese Wall refuses B-Bank while A-Bank runs (and audits it)"
-ctl 3 create "$kernels/guest_hello" name=bank-b label=B-Bank memory=8
-printf '\n$ shype-ctl audit | grep deny\n'
-env SHYPE_ROOT="$hvroot" "$ctlbin" audit | grep '"deny"'
 
 section "shype-hv: a hostile guest (open(\"/etc/passwd\")) dies alone"
 ctl 0 create "$kernels/guest_rogue" name=rogue label=AutoCorp memory=8 cmdline=open
@@ -189,6 +310,7 @@ for name in pair-refused pair-client pair-server rogue autocorp bank-a; do
   ctl 0 destroy "$name"
 done
 ctl 0 list
+run 0 env SHYPE_ROOT="$hvroot" "$xendbin" stop
 run 0 env SHYPE_ROOT="$hvroot" "$hvbin" stop
 run 3 env SHYPE_ROOT="$hvroot" "$hvbin" status
 

@@ -45,8 +45,12 @@ RpcResult Xend::call(const std::string& method, const Json& params) {
       {"domain.delete", &Xend::delete_managed},
       {"audit.read", &Xend::audit_read},
   };
-  if (method == "domain.pause") return pause_domain(params, true);
-  if (method == "domain.unpause") return pause_domain(params, false);
+  if (method == "domain.pause" || method == "domain.unpause") {
+    if (auto connected = reconnect_if_needed(); !connected) {
+      return rpc::fail("the hypervisor is not running (" + connected.error().message + ")");
+    }
+    return pause_domain(params, method == "domain.pause");
+  }
   const auto found = kMethods.find(method);
   if (found == kMethods.end()) {
     return rpc::fail("unknown method '" + method + "'", nullptr,
@@ -54,6 +58,10 @@ RpcResult Xend::call(const std::string& method, const Json& params) {
   }
   if (!params.is_object()) {
     return rpc::fail("parameters must be an object", nullptr, rpc::ErrorCode::invalid_params);
+  }
+  if (auto connected = reconnect_if_needed(); !connected) {
+    return rpc::fail("the hypervisor is not running under " + layout_.root.string() + " (" +
+                     connected.error().message + ")");
   }
   try {
     return (this->*(found->second))(params);

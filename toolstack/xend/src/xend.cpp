@@ -52,6 +52,23 @@ acm::Status Xend::start() {
   return {};
 }
 
+acm::Status Xend::reconnect_if_needed() {
+  if (hv_ && hv_->version()) return {};
+  auto connection = xc::Connection::open(layout_.root, std::chrono::seconds(30));
+  if (!connection) {
+    hv_.reset();
+    dom_exc_.reset();
+    return acm::make_error(acm::Errc::io_error, connection.error().to_string());
+  }
+  log_.warning("the hypervisor restarted; connecting again");
+  hv_ = std::move(*connection);
+  dom_exc_.reset();
+  if (auto adopted = adopt_or_reset_at_start(); !adopted) return adopted;
+  if (auto virq = hv_->evtchn_bind_virq(abi::Virq::dom_exc)) dom_exc_ = std::move(*virq);
+  load_domain_records();
+  return {};
+}
+
 int Xend::domain_event_fd() const noexcept { return dom_exc_ ? dom_exc_->doorbell.get() : -1; }
 
 // --- running-domain records -------------------------------------------------
@@ -82,9 +99,29 @@ std::optional<DomainRecord> record_from_json(const Json& j) {
 
 }  // namespace
 
+// Running-domain records are replaced whole (temporary file, rename) but not
+// fsync'ed: they describe domains that live only as long as this host runs,
+// so a power loss that could lose page-cache data also ends every domain
+// they describe, and a crash of xend alone loses nothing. Policies, resource
+// labels, managed domains and the boot entry are fsync'ed.
 acm::Status Xend::save_record(const DomainRecord& record) {
-  return acm::write_file_atomic(layout_.running_domains / (std::to_string(record.domid) + ".json"),
-                                record_json(record).dump(2) + "\n", 0600);
+  const fs::path path = layout_.running_domains / (std::to_string(record.domid) + ".json");
+  const fs::path temp = path.string() + ".tmp";
+  const std::string text = record_json(record).dump(2) + "\n";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      return acm::make_error(acm::Errc::io_error, "cannot write '" + temp.string() + "'");
+    }
+  }
+  std::error_code ec;
+  fs::rename(temp, path, ec);
+  if (ec) {
+    return acm::make_error(acm::Errc::io_error,
+                           "cannot rename '" + temp.string() + "': " + ec.message());
+  }
+  return {};
 }
 
 void Xend::drop_record(std::uint16_t domid) {
@@ -126,6 +163,10 @@ void Xend::load_domain_records() {
 // on_crash (destroy, restart, preserve).
 void Xend::tick() {
   if (!hv_) return;
+  if (!hv_->version()) {
+    (void)reconnect_if_needed();
+    return;
+  }
   if (dom_exc_) (void)xc::Connection::wait_doorbell(dom_exc_->doorbell.get(),
                                                     std::chrono::milliseconds(0));
   auto domains = hv_->list_domains();
@@ -147,6 +188,9 @@ void Xend::tick() {
     if (domid == 0 || (!info.shutdown() && !info.crashed())) continue;
     if (info.shutdown() && info.shutdown_reason == abi::ShutdownReason::suspend) continue;
     const auto record = running_.find(domid);
+    // Only domains xend started follow their configuration's actions;
+    // others (started by another Domain-0 client) are left to their owner.
+    if (record == running_.end()) continue;
     std::string action = info.crashed() ? "restart" : "destroy";
     Json config;
     if (record != running_.end()) {

@@ -142,6 +142,7 @@ RpcResult Xend::start_from_config(const Json& config_json, const std::string& co
       return rpc::fail("VM name '" + config.name + "' already in use by another domain");
     }
     if (e.code == EACCES) return rpc::fail("'Domain in conflict set with running domains'");
+    if (e.code == EPERM) return rpc::fail("VM is not authorized to run.");
     return rpc::fail("creating the domain failed: " + e.to_string());
   }
   DomainRecord record;

@@ -86,6 +86,10 @@ class Xend {
 
   [[nodiscard]] const Layout& layout() const noexcept { return layout_; }
 
+  // A hypervisor that restarted (or went away) since the last call: connect
+  // again and adopt its policy and domains as at start.
+  [[nodiscard]] acm::Status reconnect_if_needed();
+
  private:
   // --- policy (xend_policy.cpp) ---
   RpcResult get_policy(const Json& params);
