@@ -32,8 +32,8 @@ TEST(XmFormat, ListWithLabelsIsSortedByLabel) {
   const std::string text = format_list(list, true);
   EXPECT_EQ(text,
             "Name                                        ID   Mem VCPUs      State   Time(s) Label     \n"
-            "domain1                                      3   128     1     -b----       0.8 ACM:mytest:A-Bank\n"
-            "Domain-0                                     0   875     1     r-----      84.6 ACM:mytest:SystemManagement\n");
+            "domain1                                      3   128     1     -b----      0.8 ACM:mytest:A-Bank\n"
+            "Domain-0                                     0   875     1     r-----     84.6 ACM:mytest:SystemManagement\n");
   EXPECT_EQ(format_list(list, false).find("Label"), std::string::npos);
 }
 

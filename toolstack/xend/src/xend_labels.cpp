@@ -152,9 +152,15 @@ RpcResult Xend::label_managed(const Json& params) {
   auto policy = policy_argument(params.value("policy", std::string()), true, active);
   if (!policy) return tl::unexpected(policy.error());
   const auto relabel_error = [](Xserr code, const std::string& detail = {}) {
-    return rpc::fail(std::string("An error occurred relabeling the domain: ") + xserr_text(code) +
-                         (detail.empty() ? "" : "\n" + detail),
-                     Json{{"xserr", xserr_value(code)}});
+    std::vector<std::string> details;
+    std::size_t start = 0;
+    while (start < detail.size()) {
+      const auto end = std::min(detail.find('\n', start), detail.size());
+      details.push_back(detail.substr(start, end - start));
+      start = end + 1;
+    }
+    return rpc::fail(std::string("An error occurred relabeling the domain: ") + xserr_text(code),
+                     Json{{"xserr", xserr_value(code)}, {"details", details}});
   };
   if (*policy != active) return relabel_error(Xserr::bad_label);
   const auto ssidref = policy_->compiled.numbering.vm_label_ssidref(label);

@@ -40,7 +40,8 @@ std::string format_list(const Json& list, bool with_label) {
   out += "\n";
   for (const auto& row : rows) {
     const long long domid = row.value("domid", -1LL);
-    out += printf_string("%-40s %5lld %5llu %5u %10s %9.1f", row.value("name", std::string()).c_str(),
+    // Xen's row format: the time is " %8.1f" under a "%9s" header.
+    out += printf_string("%-40s %5lld %5llu %5u %10s %8.1f", row.value("name", std::string()).c_str(),
                          domid, row.value("memory", 0ULL), row.value("vcpus", 1u),
                          row.value("state", std::string("------")).c_str(),
                          row.value("cpu_time", 0.0));
@@ -112,8 +113,9 @@ std::string format_uptime(const Json& list, long long now) {
   for (const auto& row : list.at("domains")) {
     const long long domid = row.value("domid", -1LL);
     if (domid < 0) continue;
-    const long long started = row.value("start_time", now);
-    long long seconds = std::max(0LL, now - started);
+    // The hypervisor's own measure of the uptime; else from the start time.
+    long long seconds = row.contains("uptime") ? row.value("uptime", 0LL)
+                                               : std::max(0LL, now - row.value("start_time", now));
     const long long days = seconds / 86400;
     seconds %= 86400;
     std::string uptime = days > 0 ? printf_string("%lld day%s, ", days, days == 1 ? "" : "s")

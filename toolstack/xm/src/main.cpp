@@ -473,11 +473,16 @@ int cmd_setpolicy(Context& ctx, const Args& args) {
   const std::string relative = shype::acm::policy_file_path(args[1]);
   std::optional<std::string> xml;
   std::string file;
-  for (const fs::path& candidate :
-       {fs::path(relative), ctx.root / "etc/xen/acm-security/policies" / relative}) {
+  // Errors name the file as the user knows it: relative to the working
+  // directory, or in the root's policy directory.
+  const std::pair<fs::path, std::string> candidates[] = {
+      {fs::path(relative), relative},
+      {ctx.root / "etc/xen/acm-security/policies" / relative,
+       "/etc/xen/acm-security/policies/" + relative}};
+  for (const auto& [candidate, shown] : candidates) {
     if (auto text = shype::acm::read_text_file(candidate)) {
       xml = std::move(*text);
-      file = candidate.string();
+      file = shown;
       break;
     }
   }
@@ -489,7 +494,12 @@ int cmd_setpolicy(Context& ctx, const Args& args) {
   try {
     result = ctx.call("policy.set", {{"type", "ACM"}, {"xml", *xml}, {"file", file}});
   } catch (const Failure& f) {
-    throw Failure{"An error occurred trying to set the policy: " + f.message};
+    // "<XSERR text>." then one indented line per reason (reference 1.7).
+    const auto newline = f.message.find('\n');
+    const std::string head = f.message.substr(0, newline);
+    const std::string rest = newline == std::string::npos ? "" : f.message.substr(newline);
+    throw Failure{"An error occurred trying to set the policy: " + head +
+                  (head.empty() || head.back() == '.' ? "" : ".") + rest};
   }
   std::printf("Successfully set the new policy.\n");
   print(shype::xm::format_policy(result["policy"]));

@@ -1,0 +1,3 @@
+kernel= "/boot/vmlinuz-2.6.18.8-xen"
+memory = 128
+name = "domain1"
