@@ -1,6 +1,7 @@
 #include "hv/domain.hpp"
 
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cstring>
@@ -20,11 +21,29 @@ std::uint64_t own_cpu_time_ns() {
   return ns(usage.ru_utime) + ns(usage.ru_stime);
 }
 
+std::uint64_t wall_clock_ns() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000ull +
+         static_cast<std::uint64_t>(now.tv_nsec);
+}
+
 }  // namespace
+
+void Domain::mark_started() {
+  created_at = Clock::now();
+  start_time_ns = wall_clock_ns();
+}
 
 abi::DomainInfo Domain::info() const {
   abi::DomainInfo info{};
   info.domid = id;
+  info.start_time_ns = start_time_ns;
+  const auto up = Clock::now() - created_at;
+  info.uptime_ns = up.count() > 0
+                       ? static_cast<std::uint64_t>(
+                             std::chrono::duration_cast<std::chrono::nanoseconds>(up).count())
+                       : 0;
   info.ssidref = ssidref;
   info.vcpus = vcpus;
   info.memory_kib = std::uint64_t{memory_mib} * 1024;

@@ -19,6 +19,7 @@
 #include "hv/guest_builder.hpp"
 #include "hv/hypervisor.hpp"
 #include "hv/proc_stat.hpp"
+#include "hv/sealed_memfd.hpp"
 
 namespace shype::hv {
 namespace {
@@ -69,6 +70,25 @@ Hypervisor::Target Hypervisor::target(const Domain& caller, abi::domid_t domid,
   return result;
 }
 
+std::string Hypervisor::refusal_text(const std::string& name, acm::Ssidref ssidref,
+                                     std::uint64_t audited_before) const {
+  const std::string label = xsm_->label_of(ssidref);
+  std::string text = "domain '" + name + "' with ssidref " + acm::hex32(ssidref) +
+                     (label.empty() ? "" : " (" + label + ")") + " refused by the " +
+                     std::string(xsm_->module_name()) + " module";
+  // The audit record of the denial says which rule decided.
+  std::uint64_t next = 0;
+  for (const std::string& line : audit_.read_since(audited_before + 1, 4, next)) {
+    const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object() && record.contains("reason") && record["reason"].is_string()) {
+      text += ": " + record["reason"].get<std::string>();
+      if (record.contains("seq")) text += " (audit record " + record["seq"].dump() + ")";
+      break;
+    }
+  }
+  return text;
+}
+
 Reply Hypervisor::handle(Domain& /*caller*/, wire::CreateDomain& body, Fds& fds) {
   const std::string name(body.name());
   if (domains_.find_by_name(name) != nullptr) {
@@ -79,44 +99,32 @@ Reply Hypervisor::handle(Domain& /*caller*/, wire::CreateDomain& body, Fds& fds)
 
   auto domain =
       std::make_unique<Domain>(*domid, domains_.next_serial(), name, body.args.ssidref);
-  domain->created_at = Clock::now();
+  domain->mark_started();
   const xsm::DomainRef created = ref(*domain);
   const std::uint64_t audited_before = audit_.records_written();
   if (const int rc = xsm_->domain_create(created); rc != 0) {
-    const Errno status = from_negative_errno(rc);
-    const std::string label = xsm_->label_of(body.args.ssidref);
-    std::string text = "domain '" + name + "' with ssidref " + acm::hex32(body.args.ssidref) +
-                       (label.empty() ? "" : " (" + label + ")") + " refused by the " +
-                       std::string(xsm_->module_name()) + " module";
-    // The audit record of the denial says which rule decided.
-    std::uint64_t next = 0;
-    for (const std::string& line : audit_.read_since(audited_before + 1, 4, next)) {
-      const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (record.is_object() && record.contains("reason") && record["reason"].is_string()) {
-        text += ": " + record["reason"].get<std::string>();
-        if (record.contains("seq")) text += " (audit record " + record["seq"].dump() + ")";
-        break;
-      }
-    }
+    const std::string text = refusal_text(name, body.args.ssidref, audited_before);
     log_.warning("createdomain: " + text);
-    return Reply::error(status, text);
+    return Reply::error(from_negative_errno(rc), text);
   }
 
-  GuestSpec spec;
-  spec.cmdline = std::string(body.cmdline());
-  spec.memory_mib = body.args.memory_mib;
-  spec.start_paused = (body.args.flags & abi::kCreateStartPaused) != 0;
-  spec.kernel_fd = fds.at(0).get();
-  spec.cgroup_parent = config_.cgroup_parent;
-  spec.console_log = console_log_dir(config_.root) / (name + ".log");
-  if (auto built = build_guest(*domain, spec); !built) {
-    if (domain->process_alive) (void)pidfd_send_signal(domain->pidfd.get(), SIGKILL);
+  // The kernel is read once; the sandbox gets a sealed copy of exactly
+  // these bytes, which a save carries later (kernel_store.hpp).
+  const auto refuse_built = [&](Errno status, const std::string& why) {
     xsm_->domain_create_failed(created);
-    log_.error("createdomain '" + name + "': " + built.error().message);
-    return Reply::error(built.error().status, built.error().message);
+    log_.error("createdomain '" + name + "': " + why);
+    return Reply::error(status, why);
+  };
+  auto kernel = kernels_.read(fds.at(0).get(), abi::kSaveMaxKernelBytes);
+  if (!kernel) return refuse_built(kernel.error().status, kernel.error().reason);
+  fds.clear();  // Domain-0's descriptor is not needed any more
+  domain->kernel_image = *kernel;
+  domain->cmdline = std::string(body.cmdline());
+  if (Reply failed_start = start_domain(*domain, created, body.args.memory_mib,
+                                        (body.args.flags & abi::kCreateStartPaused) != 0, {});
+      failed(failed_start.status)) {
+    return failed_start;
   }
-  fds.clear();  // the kernel: the sandbox has its own copy now
-
   Domain& stored = domains_.insert(std::move(domain));
   update_interest(stored);
   watch_process(stored);
@@ -128,6 +136,34 @@ Reply Hypervisor::handle(Domain& /*caller*/, wire::CreateDomain& body, Fds& fds)
   abi::DomctlCreateDomain out = body.args;
   out.domid = stored.id;
   return Reply::of(out);
+}
+
+Reply Hypervisor::start_domain(Domain& domain, const xsm::DomainRef& admitted,
+                               std::uint32_t memory_mib, bool paused,
+                               std::span<const std::uint8_t> initial_memory) {
+  const char* op = initial_memory.empty() ? "createdomain" : "restore_domain";
+  auto kernel_fd = make_sealed_memfd("shype-kernel", *domain.kernel_image);
+  if (!kernel_fd) {
+    xsm_->domain_create_failed(admitted);
+    log_.error(std::string(op) + " '" + domain.name + "': kernel copy: " + kernel_fd.error());
+    return Reply::error(Errno::nomem, "kernel copy: " + kernel_fd.error());
+  }
+  GuestSpec spec;
+  spec.cmdline = domain.cmdline;
+  spec.memory_mib = memory_mib;
+  spec.start_paused = paused;
+  spec.kernel_fd = kernel_fd->get();
+  spec.cgroup_parent = config_.cgroup_parent;
+  spec.console_log = console_log_dir(config_.root) / (domain.name + ".log");
+  spec.initial_memory = initial_memory;
+  spec.resume_count = domain.resume_count;
+  if (auto built = build_guest(domain, spec); !built) {
+    if (domain.process_alive) (void)pidfd_send_signal(domain.pidfd.get(), SIGKILL);
+    xsm_->domain_create_failed(admitted);
+    log_.error(std::string(op) + " '" + domain.name + "': " + built.error().message);
+    return Reply::error(built.error().status, built.error().message);
+  }
+  return Reply::ok();
 }
 
 Reply Hypervisor::handle(Domain& caller, wire::DestroyDomain& body, Fds& /*fds*/) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 #include "hv/shared_info_page.hpp"
@@ -37,12 +38,23 @@ tl::expected<UniqueFd, int> sized_memfd(const std::string& name, std::uint64_t s
   return fd;
 }
 
+bool page_is_zero(const std::uint8_t* page) {
+  for (std::size_t i = 0; i < abi::kPageSize; ++i) {
+    if (page[i] != 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 tl::expected<void, BuildFailure> build_guest(Domain& domain, const GuestSpec& spec) {
   struct stat kernel {};
   if (::fstat(spec.kernel_fd, &kernel) != 0 || !S_ISREG(kernel.st_mode)) {
     return tl::unexpected(BuildFailure{Errno::badf, "the kernel descriptor is not a regular file"});
+  }
+  if (!spec.initial_memory.empty() &&
+      spec.initial_memory.size() != (std::uint64_t{spec.memory_mib} << 20)) {
+    return tl::unexpected(BuildFailure{Errno::inval, "the saved memory has the wrong size"});
   }
   const std::string tag = "shype-dom" + std::to_string(domain.id);
   const std::uint64_t memory_bytes = std::uint64_t{spec.memory_mib} << 20;
@@ -54,6 +66,26 @@ tl::expected<void, BuildFailure> build_guest(Domain& domain, const GuestSpec& sp
   auto memory_map = Mapping::map_shared(domain.guest.memory_fd.get(), memory_bytes);
   if (!memory_map) return failure(resource_errno(memory_map.error()), "mapping guest memory", memory_map.error());
   domain.guest.memory = std::move(*memory_map);
+  // A restore: only runs of pages with data are written, so untouched
+  // memory stays unallocated as it was before the save; pwrite, so that a
+  // shortage is an error (a store through the mapping would be a SIGBUS).
+  const std::size_t saved = spec.initial_memory.size();
+  std::size_t run = 0;  // start of a run of pages with data
+  for (std::size_t page = 0; page <= saved; page += abi::kPageSize) {
+    const bool at_end = page == saved;
+    if (!at_end && !page_is_zero(spec.initial_memory.data() + page)) continue;
+    for (std::size_t at = run; at < page;) {
+      const ssize_t n = ::pwrite(domain.guest.memory_fd.get(), spec.initial_memory.data() + at,
+                                 page - at, static_cast<off_t>(at));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int err = n < 0 ? errno : EIO;
+        return failure(resource_errno(err), "restoring guest memory", err);
+      }
+      at += static_cast<std::size_t>(n);
+    }
+    run = page + abi::kPageSize;
+  }
 
   auto shared = sized_memfd(tag + "-shared-info", abi::kPageSize);
   if (!shared) return failure(resource_errno(shared.error()), "shared_info memfd", shared.error());
@@ -61,7 +93,7 @@ tl::expected<void, BuildFailure> build_guest(Domain& domain, const GuestSpec& sp
   auto shared_map = Mapping::map_shared(domain.guest.shared_info_fd.get(), abi::kPageSize);
   if (!shared_map) return failure(resource_errno(shared_map.error()), "mapping shared_info", shared_map.error());
   domain.guest.shared_info = std::move(*shared_map);
-  init_shared_info(domain.guest.shared_info, domain.id, memory_bytes);
+  init_shared_info(domain.guest.shared_info, domain.id, memory_bytes, spec.resume_count);
 
   domain.guest.upcall_fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!domain.guest.upcall_fd) return failure(resource_errno(errno), "upcall eventfd", errno);

@@ -166,7 +166,7 @@ acm::Status Hypervisor::init() {
   // every domain (Xen 5.4), with the label the XSM layer booted with.
   auto dom0 = std::make_unique<Domain>(abi::kDomain0, domains_.next_serial(), "Domain-0",
                                        xsm_->domain0_ssidref());
-  dom0->created_at = Clock::now();
+  dom0->mark_started();
   if (const int rc = xsm_->domain_create(ref(*dom0)); rc != 0) {
     return acm::make_error(
         acm::Errc::invalid_argument,

@@ -15,8 +15,9 @@ std::optional<ProcessSample> parse_proc_stat(std::string_view text, long clock_t
   const std::size_t close = text.rfind(')');
   if (close == std::string_view::npos || clock_ticks_per_second <= 0) return std::nullopt;
   text.remove_prefix(close + 1);
-  // Fields 3.. of proc(5): state is field 3, utime 14, stime 15.
-  std::array<std::string_view, 13> fields{};
+  // Fields 3.. of proc(5): state is field 3, utime 14, stime 15, processor
+  // 39 (the CPU it last ran on; older texts may end before it).
+  std::array<std::string_view, 37> fields{};
   std::size_t count = 0;
   while (count < fields.size()) {
     while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
@@ -25,7 +26,7 @@ std::optional<ProcessSample> parse_proc_stat(std::string_view text, long clock_t
     fields[count++] = text.substr(0, end);
     text.remove_prefix(end);
   }
-  if (count < fields.size() || fields[0].size() != 1) return std::nullopt;
+  if (count < 13 || fields[0].size() != 1) return std::nullopt;
   const auto number = [](std::string_view s) -> std::optional<std::uint64_t> {
     std::uint64_t value = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
@@ -37,6 +38,11 @@ std::optional<ProcessSample> parse_proc_stat(std::string_view text, long clock_t
   if (!utime || !stime) return std::nullopt;
   ProcessSample sample;
   sample.state = fields[0][0];
+  if (count == fields.size()) {
+    if (const auto processor = number(fields[36]); processor && *processor < 1u << 20) {
+      sample.processor = static_cast<int>(*processor);
+    }
+  }
   const auto ticks = static_cast<std::uint64_t>(clock_ticks_per_second);
   const std::uint64_t total = *utime + *stime;
   sample.cpu_time_ns = total / ticks * 1'000'000'000ull + total % ticks * 1'000'000'000ull / ticks;

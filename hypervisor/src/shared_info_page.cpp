@@ -24,11 +24,13 @@ std::uint64_t to_ns(const timespec& t) {
 
 }  // namespace
 
-void init_shared_info(const Mapping& page, abi::domid_t domid, std::uint64_t memory_bytes) {
+void init_shared_info(const Mapping& page, abi::domid_t domid, std::uint64_t memory_bytes,
+                      std::uint32_t resume_count) {
   std::memset(page.data(), 0, sizeof(abi::SharedInfo));
   abi::SharedInfo* info = page_of(page);
   info->domid = domid;
   info->memory_bytes = memory_bytes;
+  info->resume_count = resume_count;
   publish_time(page);
   // The magic last: a guest that sees it sees the rest.
   std::atomic_ref<std::uint32_t>(info->magic).store(abi::kSharedInfoMagic,

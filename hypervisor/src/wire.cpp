@@ -21,7 +21,15 @@ static_assert(kAbiStruct<abi::SchedShutdown, 4>);
 static_assert(kAbiStruct<abi::DomctlCreateDomain, 1112>);
 static_assert(kAbiStruct<abi::DomctlDomain, 4>);
 static_assert(kAbiStruct<abi::DomctlShutdown, 8>);
-static_assert(kAbiStruct<abi::DomainInfo, 104>);
+static_assert(kAbiStruct<abi::DomainInfo, 120>);
+static_assert(offsetof(abi::DomainInfo, name) == 40 &&
+              offsetof(abi::DomainInfo, start_time_ns) == 104);
+static_assert(kAbiStruct<abi::DomctlSchedulerOp, 16>);
+static_assert(kAbiStruct<abi::DomctlVcpuAffinity, 144>);
+static_assert(kAbiStruct<abi::DomctlSaveDomain, 16>);
+static_assert(kAbiStruct<abi::DomctlRestoreDomain, 24>);
+static_assert(offsetof(abi::DomctlVcpuAffinity, cpumap) == 16);
+static_assert(offsetof(abi::DomctlRestoreDomain, domid) == 16);
 static_assert(kAbiStruct<abi::DomctlConsoleRead, 16>);
 static_assert(kAbiStruct<abi::DomctlConsoleData, 16>);
 static_assert(kAbiStruct<abi::SysctlPhysinfo, 24>);
@@ -272,6 +280,77 @@ class RequestDecoder {
         body.bytes.assign(payload_.begin() + kHead, payload_.end());
         return accept(std::move(body));
       }
+      case abi::DomctlOp::scheduler_op:
+        return fixed<SchedulerOp>([](const abi::DomctlSchedulerOp& a) -> Check {
+          if (Check bad = check_domid("domid", a.domid)) return bad;
+          if (Check bad = check_pad("pad", a.pad)) return bad;
+          if (a.sched_id != abi::kSchedulerCredit) {
+            return invalid("sched_id " + std::to_string(a.sched_id) +
+                           " is not the credit scheduler (" +
+                           std::to_string(abi::kSchedulerCredit) + ")");
+          }
+          if (a.cmd != abi::kSchedOpPutInfo && a.cmd != abi::kSchedOpGetInfo) {
+            return invalid("cmd " + std::to_string(a.cmd) + " is unknown");
+          }
+          return std::nullopt;  // every weight and cap is meaningful (0 / 0xffff keep)
+        });
+      case abi::DomctlOp::setvcpuaffinity:
+        return fixed<SetVcpuAffinity>([](const abi::DomctlVcpuAffinity& a) -> Check {
+          if (Check bad = check_domid("domid", a.domid)) return bad;
+          if (Check bad = check_pad("pad", a.pad)) return bad;
+          if (a.vcpu != 0) {
+            return invalid("vcpu " + std::to_string(a.vcpu) + " (domains have VCPU 0 only)");
+          }
+          if (a.nr_cpus < 1 || a.nr_cpus > abi::kMaxCpus) {
+            return invalid("nr_cpus " + std::to_string(a.nr_cpus) + " outside 1.." +
+                           std::to_string(abi::kMaxCpus));
+          }
+          if (a.cpu != 0) return invalid("cpu must be 0");
+          bool any = false;
+          for (std::uint32_t word = 0; word < abi::kMaxCpus / 64; ++word) {
+            std::uint64_t bits = a.cpumap[word];
+            const std::uint32_t first = word * 64;
+            if (first >= a.nr_cpus) {
+              if (bits != 0) return invalid("cpumap has bits at or past nr_cpus");
+              continue;
+            }
+            if (a.nr_cpus - first < 64 && (bits >> (a.nr_cpus - first)) != 0) {
+              return invalid("cpumap has bits at or past nr_cpus");
+            }
+            any = any || bits != 0;
+          }
+          if (!any) return invalid("cpumap is empty");
+          return std::nullopt;
+        });
+      case abi::DomctlOp::getvcpuaffinity:
+        return fixed<GetVcpuAffinity>([](const abi::DomctlVcpuAffinity& a) -> Check {
+          if (Check bad = check_domid("domid", a.domid)) return bad;
+          if (Check bad = check_pad("pad", a.pad)) return bad;
+          if (a.vcpu != 0) {
+            return invalid("vcpu " + std::to_string(a.vcpu) + " (domains have VCPU 0 only)");
+          }
+          return std::nullopt;
+        });
+      case abi::DomctlOp::save_domain:
+        return fixed<SaveDomain>([](const abi::DomctlSaveDomain& a) -> Check {
+          if (Check bad = check_domid("domid", a.domid)) return bad;
+          if (Check bad = check_pad("pad", a.pad)) return bad;
+          if (a.record_size > abi::kMaxToolstackRecordBytes) {
+            return invalid("record_size " + std::to_string(a.record_size) + " exceeds " +
+                           std::to_string(abi::kMaxToolstackRecordBytes));
+          }
+          return std::nullopt;
+        });
+      case abi::DomctlOp::restore_domain:
+        return fixed<RestoreDomain>([](const abi::DomctlRestoreDomain& a) -> Check {
+          if ((a.flags & ~abi::kRestorePaused) != 0) return invalid("flags has unknown bits");
+          if (a.image_size < 1 || a.image_size > kMaxSaveImageBytes) {
+            return invalid("image_size " + std::to_string(a.image_size) + " outside 1.." +
+                           std::to_string(kMaxSaveImageBytes));
+          }
+          if (Check bad = check_pad("pad", a.pad)) return bad;
+          return check_pad("pad2", a.pad2);
+        });
     }
     return reject(Errno::nosys, "unknown sub-command");
   }
@@ -525,6 +604,11 @@ const char* subop_name(abi::Op op, std::uint32_t subop) {
         case abi::DomctlOp::request_shutdown: return "request_shutdown";
         case abi::DomctlOp::console_read: return "console_read";
         case abi::DomctlOp::console_write: return "console_write";
+        case abi::DomctlOp::scheduler_op: return "scheduler_op";
+        case abi::DomctlOp::setvcpuaffinity: return "setvcpuaffinity";
+        case abi::DomctlOp::getvcpuaffinity: return "getvcpuaffinity";
+        case abi::DomctlOp::save_domain: return "save_domain";
+        case abi::DomctlOp::restore_domain: return "restore_domain";
       }
       return nullptr;
     case abi::Op::sysctl:

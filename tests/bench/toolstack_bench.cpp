@@ -30,11 +30,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
+
+#include <regex>
 
 #include <cstdio>
 #include <cstring>
@@ -56,20 +59,24 @@ int g_domains = 20;
 
 std::string read_text(const fs::path& path) { return shype::bench::slurp(path); }
 
-// Runs a program to completion (bounded) and returns its exit status.
+// Runs a program to completion (bounded) and returns its exit status. It is
+// spawned (posix_spawn: vfork and exec) the way a shell starts a command,
+// with SHYPE_ROOT set and `cwd` as its working directory.
 int run(const std::vector<std::string>& argv, const fs::path& root, const fs::path& cwd) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setenv("SHYPE_ROOT", root.c_str(), 1);
-    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
+  std::vector<std::string> command = argv;
+  std::vector<char*> args;
+  for (auto& a : command) args.push_back(a.data());
+  args.push_back(nullptr);
+  std::string root_variable = "SHYPE_ROOT=" + root.string();
+  std::vector<char*> env = {root_variable.data(), nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  pid_t pid = 0;
+  const int spawned = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return 127;
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   pollfd p{pidfd, POLLIN, 0};
   if (::poll(&p, 1, 60'000) != 1) ::kill(pid, SIGKILL);
@@ -274,12 +281,28 @@ void XmListLabel(benchmark::State& state) {
 }
 BENCHMARK(XmListLabel)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The k-th update of the run: mytest_update itself first (1.0 -> 1.1, with
+// its renames), then the same policy without `from` attributes as 1.1 ->
+// 1.2, 1.2 -> 1.3, ... so that every repetition is a real run-time update.
+std::string update_xml(int k) {
+  const std::string original =
+      read_text(fs::path(SHYPE_SOURCE_DIR) / "policies/mytest_update-security_policy.xml");
+  if (k == 0) return original;
+  std::string xml = std::regex_replace(original, std::regex(R"( from="[^"]*")"), "");
+  xml = std::regex_replace(xml, std::regex("<Version>1\\.1</Version>"),
+                           "<Version>1." + std::to_string(k + 1) + "</Version>");
+  return std::regex_replace(xml, std::regex("<Version>1\\.0</Version>"),
+                            "<Version>1." + std::to_string(k) + "</Version>");
+}
+
 void RuntimeUpdate(benchmark::State& state) {
   populate();
   System& s = sys();
+  static int updates = 0;
   for (auto _ : state) {
+    const std::string xml = update_xml(updates++);
     const auto start = Clock::now();
-    s.set_policy("mytest_update");
+    s.call("policy.set", {{"xml", xml}, {"file", "mytest_update"}});
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
   }
   state.counters["domains"] = g_domains;

@@ -75,6 +75,18 @@
 //                           do not hold
 //   grant-flood             grant frames 0.. to peer until refused     refused (-ENOSPC) after at
 //                           (needs >= 1025 frames: 8 MiB)              most 1024 grants; poweroff
+//
+// Attacks on save and scheduling: the guest keeps running, bounded.
+//
+//   attack                  what the guest does                        expected
+//   ----------------------  -----------------------------------------  --------------------------
+//   ignore-suspend          prints "rogue: ignore-suspend: ignoring",  a save times out
+//                           then ignores every suspend request (and    (-ETIMEDOUT) and the domain
+//                           VIRQ_SUSPEND); obeys other shutdown        runs on unchanged; a
+//                           requests                                   poweroff request ends it
+//   spin                    burns CPU without pause (checks for        held to its cap by the
+//                           shutdown requests every few ms)            host scheduler
+//                           (sched-credit)
 #include "kv_args.hpp"
 #include "shype/console.hpp"
 #include "shype/domctl.hpp"
@@ -710,6 +722,43 @@ int loopback(Binding* out) {
   finish(refused ? Outcome::refused : Outcome::not_refused);
 }
 
+// ---- Save and scheduling: bounded by the hypervisor and the host. ----
+
+// Obeys shutdown requests other than suspend; true if one came.
+void obey_shutdown_requests(const char* a, bool ignore_suspend) {
+  while (guest::next_notification(&g_notification)) {
+    abi::ShutdownReason reason{};
+    const bool request = guest::is_shutdown_request(g_notification, &reason);
+    guest::discard_notification(&g_notification);
+    if (!request) continue;
+    if (ignore_suspend && reason == abi::ShutdownReason::suspend) {
+      guest::console_printf("rogue: %s: suspend request ignored\n", a);
+      continue;
+    }
+    guest::console_printf("rogue: %s: shutting down (reason %u)\n", a,
+                          static_cast<unsigned>(reason));
+    guest::shutdown(reason);
+  }
+}
+
+[[noreturn]] void attack_ignore_suspend(const char* a) {
+  guest::console_printf("rogue: %s: ignoring\n", a);
+  for (;;) {
+    (void)guest::wait_for_events(-1);
+    obey_shutdown_requests(a, true);
+  }
+}
+
+[[noreturn]] void attack_spin(const char* a) {
+  guest::console_printf("rogue: %s: spinning\n", a);
+  for (;;) {
+    // About a millisecond of work between looks at the channel.
+    for (std::uint32_t i = 0; i < 1'000'000u; ++i)
+      asm volatile("" ::: "memory");
+    obey_shutdown_requests(a, false);
+  }
+}
+
 struct Attack {
   const char* name;
   void (*run)(const char* name);
@@ -750,6 +799,8 @@ constexpr Attack kAttacks[] = {
     {"grant-end-unowned", attack_grant_end_unowned},
     {"grant-unmap-unowned", attack_grant_unmap_unowned},
     {"grant-flood", attack_grant_flood},
+    {"ignore-suspend", attack_ignore_suspend},
+    {"spin", attack_spin},
 };
 
 using guest::kv::equals;

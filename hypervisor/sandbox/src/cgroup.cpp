@@ -163,6 +163,17 @@ acm::Result<std::string> make_parents(const std::string& base, std::string_view 
   return dir;
 }
 
+// v2: the cpu controller (scheduler weight and cap) below `base` down to
+// `parent`, where it is available; optional, so failures are ignored.
+void enable_v2_cpu(const std::string& base, std::string_view parent) {
+  std::string dir = base;
+  (void)write_file(dir + "/cgroup.subtree_control", "+cpu");
+  for (std::string_view component : split(parent, '/')) {
+    dir = join_path(dir, component);
+    (void)write_file(dir + "/cgroup.subtree_control", "+cpu");
+  }
+}
+
 // Creates `dir` afresh: a stale empty one (a domain of that name that was
 // not released) is removed first.
 int make_leaf(const std::string& dir) {
@@ -285,6 +296,9 @@ acm::Result<std::vector<std::string>> create_domain_cgroup(const CgroupLayout& l
     }
     auto base = make_parents(layout.v2_dir, parent, true);
     if (!base) return fail(base.error());
+    if (has_token(std::string_view(available).substr(0, available.find('\n')), "cpu", ' ')) {
+      enable_v2_cpu(layout.v2_dir, parent);
+    }
     const std::string dir = join_path(*base, leaf);
     if (int err = make_leaf(dir); err != 0) return fail(cgroup_error("mkdir " + dir, err));
     created.push_back(dir);
@@ -361,6 +375,47 @@ void remove_cgroup_dirs(const std::vector<std::string>& dirs) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
+}
+
+std::string cpu_cgroup_dir(const std::string& dirs) {
+  for (std::string_view dir : split(dirs, '\n')) {
+    if (dir.empty()) continue;
+    std::string path(dir);
+    if (exists(path + "/cpu.shares") || exists(path + "/cpu.weight")) return path;
+  }
+  return {};
+}
+
+acm::Status apply_cpu_limits(const std::string& cpu_dir, CpuLimits limits) {
+  const auto put = [&](const char* file, const std::string& value) -> acm::Status {
+    if (int err = write_file(cpu_dir + "/" + file, value); err != 0) {
+      return tl::unexpected(cgroup_error("writing " + value + " to " + cpu_dir + "/" + file, err));
+    }
+    return {};
+  };
+  if (exists(cpu_dir + "/cpu.shares")) {  // v1
+    if (auto ok = put("cpu.shares", std::to_string(cpu_shares_for_weight(limits.weight))); !ok) {
+      return ok;
+    }
+    if (!exists(cpu_dir + "/cpu.cfs_quota_us")) {
+      if (limits.cap == 0) return {};
+      return acm::make_error(
+          acm::Errc::unsupported,
+          "cgroup: " + cpu_dir + " has no cpu.cfs_quota_us (CONFIG_CFS_BANDWIDTH)");
+    }
+    // The period first, so that the quota is never checked against another.
+    if (auto ok = put("cpu.cfs_period_us", std::to_string(kCpuPeriodUs)); !ok) return ok;
+    return put("cpu.cfs_quota_us", std::to_string(cfs_quota_for_cap(limits.cap)));
+  }
+  if (exists(cpu_dir + "/cpu.weight")) {  // v2
+    if (auto ok = put("cpu.weight", std::to_string(cpu_weight_v2_for_weight(limits.weight))); !ok) {
+      return ok;
+    }
+    const std::string max =
+        limits.cap == 0 ? std::string("max") : std::to_string(cfs_quota_for_cap(limits.cap));
+    return put("cpu.max", max + " " + std::to_string(kCpuPeriodUs));
+  }
+  return acm::make_error(acm::Errc::unsupported, "cgroup: " + cpu_dir + " has no cpu controller");
 }
 
 }  // namespace shype::sandbox

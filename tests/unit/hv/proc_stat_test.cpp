@@ -16,6 +16,20 @@ TEST(ProcStat, ParsesStateAndCpuTime) {
   EXPECT_EQ(sample->cpu_time_ns, 3'000'000'000ull);  // (250 + 50) ticks at 100 Hz
 }
 
+TEST(ProcStat, ProcessorWhenTheTextHasIt) {
+  // Fields 1..39 of proc(5): the last is the CPU it last ran on.
+  const char* text =
+      "1234 (guest) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 12345 0 0 "
+      "0 0 0 0 0 0 0 0 0 0 0 0 0 17 3 0 0";
+  const auto sample = parse_proc_stat(text, 100);
+  ASSERT_TRUE(sample);
+  EXPECT_EQ(sample->processor, 3);
+  const auto short_text = parse_proc_stat(
+      "1234 (guest) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 12345 0 0", 100);
+  ASSERT_TRUE(short_text);
+  EXPECT_EQ(short_text->processor, -1);
+}
+
 TEST(ProcStat, CommandNamesMayHoldSpacesAndParentheses) {
   const char* text = "77 (a) b (c)) T 1 77 77 0 -1 0 0 0 0 0 7 3 0 0 20 0 1 0 1 0 0";
   const auto sample = parse_proc_stat(text, 100);
@@ -35,6 +49,7 @@ TEST(ProcStat, SamplesThisProcess) {
   const auto sample = sample_process(::getpid());
   ASSERT_TRUE(sample);
   EXPECT_EQ(sample->state, 'R');
+  EXPECT_GE(sample->processor, 0);
 }
 
 }  // namespace

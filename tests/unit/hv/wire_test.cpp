@@ -371,6 +371,82 @@ TEST(WireDomctl, ConsoleWrite) {
   EXPECT_EQ(status_of(decode(abi::Op::domctl, 102, Bytes(2, 0))), Errno::inval);
 }
 
+TEST(WireDomctl, SchedulerOp) {
+  abi::DomctlSchedulerOp op{};
+  op.domid = 1;
+  op.sched_id = abi::kSchedulerCredit;
+  op.cmd = abi::kSchedOpPutInfo;
+  op.weight = 512;
+  op.cap = 20;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 16, op), Errno::ok);
+  op.cmd = abi::kSchedOpGetInfo;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 16, op), Errno::ok);
+  op.cmd = 2;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 16, op), Errno::inval);
+  op.cmd = abi::kSchedOpPutInfo;
+  op.sched_id = 6;  // XEN_SCHEDULER_ARINC653 and friends are not here
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 16, op), Errno::inval);
+  op.sched_id = abi::kSchedulerCredit;
+  op.pad = 1;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 16, op), Errno::inval);
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 16, op, Caller::guest), Errno::perm);
+}
+
+TEST(WireDomctl, VcpuAffinity) {
+  abi::DomctlVcpuAffinity a{};
+  a.domid = 1;
+  a.nr_cpus = 2;
+  a.cpumap[0] = 0b10;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 9, a), Errno::ok);
+  a.cpumap[0] = 0b100;  // CPU 2 is not within nr_cpus
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 9, a), Errno::inval);
+  a.cpumap[0] = 0;  // empty
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 9, a), Errno::inval);
+  a.nr_cpus = abi::kMaxCpus;
+  a.cpumap[15] = std::uint64_t{1} << 63;  // CPU 1023
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 9, a), Errno::ok);
+  a.nr_cpus = 1000;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 9, a), Errno::inval);
+  a.nr_cpus = abi::kMaxCpus + 1;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 9, a), Errno::inval);
+  a.nr_cpus = abi::kMaxCpus;
+  a.vcpu = 1;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 9, a), Errno::inval);
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 25, a), Errno::inval);
+  a.vcpu = 0;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 25, a), Errno::ok);
+  a.cpu = 3;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 9, a), Errno::inval);
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 25, a), Errno::ok) << "OUT fields of a get are ignored";
+}
+
+TEST(WireDomctl, SaveAndRestoreTakeOneDescriptor) {
+  abi::DomctlSaveDomain save{};
+  save.domid = 1;
+  save.record_size = 100;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 103, save, Caller::domain0, 1), Errno::ok);
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 103, save, Caller::domain0, 0), Errno::badf);
+  save.record_size = abi::kMaxToolstackRecordBytes + 1;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 103, save, Caller::domain0, 1), Errno::inval);
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 103, save, Caller::guest, 1), Errno::perm);
+
+  abi::DomctlRestoreDomain restore{};
+  restore.ssidref = 0x00020002;
+  restore.image_size = 1 << 20;
+  restore.flags = abi::kRestorePaused;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 104, restore, Caller::domain0, 1), Errno::ok);
+  restore.flags = 2;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 104, restore, Caller::domain0, 1), Errno::inval);
+  restore.flags = 0;
+  restore.image_size = 0;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 104, restore, Caller::domain0, 1), Errno::inval);
+  restore.image_size = kMaxSaveImageBytes + 1;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 104, restore, Caller::domain0, 1), Errno::inval);
+  restore.image_size = 4096;
+  restore.pad2 = 1;
+  EXPECT_EQ(decode_fixed(abi::Op::domctl, 104, restore, Caller::domain0, 1), Errno::inval);
+}
+
 // --- sysctl -----------------------------------------------------------------------
 
 TEST(WireSysctl, PhysinfoAndDomainList) {
@@ -598,6 +674,11 @@ TEST(WireEncode, OpNames) {
   EXPECT_EQ(op_name(abi::Op::domctl, 77), "domctl/77");
   EXPECT_EQ(op_name(static_cast<abi::Op>(5), 0), "op 5");
   EXPECT_EQ(op_name(Body{AcmAuditRead{}}), "xsm_op/audit_read");
+  EXPECT_EQ(op_name(abi::Op::domctl, 9), "domctl/setvcpuaffinity");
+  EXPECT_EQ(op_name(abi::Op::domctl, 16), "domctl/scheduler_op");
+  EXPECT_EQ(op_name(abi::Op::domctl, 25), "domctl/getvcpuaffinity");
+  EXPECT_EQ(op_name(Body{SaveDomain{}}), "domctl/save_domain");
+  EXPECT_EQ(op_name(Body{RestoreDomain{}}), "domctl/restore_domain");
 }
 
 // --- sockets -------------------------------------------------------------------------------

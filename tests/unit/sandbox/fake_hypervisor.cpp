@@ -57,6 +57,14 @@ FakeHypervisor::FakeHypervisor(std::uint32_t domid, std::uint64_t memory_bytes)
   }
 }
 
+void FakeHypervisor::set_resume_count(std::uint32_t count) const {
+  constexpr auto kOffset = offsetof(abi::SharedInfo, resume_count);
+  if (::pwrite(shared_info_fd_, &count, sizeof count, kOffset) !=
+      static_cast<ssize_t>(sizeof count)) {
+    throw std::runtime_error("fake hypervisor: cannot write shared_info");
+  }
+}
+
 FakeHypervisor::~FakeHypervisor() {
   disconnect();
   for (int* fd :

@@ -52,6 +52,8 @@ class FakeHypervisor {
   [[nodiscard]] std::uint64_t requests() const;
   [[nodiscard]] std::uint64_t memory_bytes() const { return memory_bytes_; }
   [[nodiscard]] int memory_fd() const { return memory_fd_; }
+  // Marks the domain as restored (shared_info.resume_count), before launch.
+  void set_resume_count(std::uint32_t count) const;
 
  private:
   void run();

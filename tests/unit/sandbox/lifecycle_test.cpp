@@ -82,11 +82,20 @@ TEST(Lifecycle, HypervisorGoneEndsTheGuest) {
   EXPECT_EQ(describe(*status), "exited 125");
 }
 
+// guest_counter's state block at frame 0 (runtime.hpp state_block): the
+// runtime's 32-byte header, then the counter.
 struct CounterState {
-  std::uint64_t magic;
+  std::uint64_t magic;  // "SHYPSTAT"
+  std::uint64_t tag;    // "SHYPCNTR"
+  std::uint64_t size;
+  std::uint64_t check;
   std::uint64_t value;
 };
-constexpr std::uint64_t kCounterMagic = 0x52544e4350594853ull;
+constexpr std::uint64_t kStateMagic = 0x5441545350594853ull;
+constexpr std::uint64_t kCounterTag = 0x52544e4350594853ull;
+constexpr std::uint64_t check_of(std::uint64_t tag, std::uint64_t size) {
+  return ~(tag ^ (size * 0x9e3779b97f4a7c15ull) ^ kStateMagic);
+}
 
 CounterState read_frame0(const FakeHypervisor& hv) {
   CounterState state{};
@@ -99,7 +108,8 @@ TEST(Lifecycle, CounterKeepsItsStateInGuestMemory) {
   ASSERT_TRUE(domain) << domain.error().message;
   ASSERT_TRUE((*domain)->hv().wait_for_console("counter ", 3s)) << (*domain)->hv().console();
   const CounterState first = read_frame0((*domain)->hv());
-  EXPECT_EQ(first.magic, kCounterMagic);
+  EXPECT_EQ(first.magic, kStateMagic);
+  EXPECT_EQ(first.tag, kCounterTag);
   EXPECT_GE(first.value, 50u);  // about 100 after one second at 10 ms
   std::this_thread::sleep_for(200ms);
   EXPECT_GT(read_frame0((*domain)->hv()).value, first.value);
@@ -113,8 +123,9 @@ TEST(Lifecycle, CounterKeepsItsStateInGuestMemory) {
 
 TEST(Lifecycle, CounterResumesFromGuestMemory) {
   auto hv = std::make_unique<FakeHypervisor>(9, 1024 * 1024);
-  const CounterState saved{kCounterMagic, 41000};
+  const CounterState saved{kStateMagic, kCounterTag, 8, check_of(kCounterTag, 8), 41000};
   ASSERT_EQ(::pwrite(hv->memory_fd(), &saved, sizeof saved, 0), static_cast<ssize_t>(sizeof saved));
+  hv->set_resume_count(1);  // memory is only trusted when resuming
   const int kernel = ::open(SHYPE_GUEST_COUNTER, O_RDONLY | O_CLOEXEC);
   ASSERT_GE(kernel, 0);
   SandboxSpec spec;
@@ -126,7 +137,7 @@ TEST(Lifecycle, CounterResumesFromGuestMemory) {
   ASSERT_TRUE(process) << process.error().message;
   hv->serve(process->pidfd);
   Domain domain(std::move(hv), std::move(*process));
-  EXPECT_TRUE(domain.hv().wait_for_console("counter: resuming at 41000\n", 5s))
+  EXPECT_TRUE(domain.hv().wait_for_console("counter: resumed at 41000 (restore 1)\n", 5s))
       << domain.hv().console();
 }
 

@@ -233,6 +233,8 @@ DomainInfo DomainInfo::from_abi(const abi::DomainInfo& info) {
   out.host_pid = static_cast<pid_t>(info.host_pid);
   out.memory_kib = info.memory_kib;
   out.cpu_time_ns = info.cpu_time_ns;
+  out.start_time_ns = info.start_time_ns;
+  out.uptime_ns = info.uptime_ns;
   return out;
 }
 

@@ -15,9 +15,15 @@ enum class DomctlOp : std::uint32_t {
   pausedomain = 3,       // DomctlDomain
   unpausedomain = 4,     // DomctlDomain
   getdomaininfo = 5,     // DomctlDomain -> DomainInfo
+  setvcpuaffinity = 9,   // DomctlVcpuAffinity (XEN_DOMCTL_setvcpuaffinity)
+  scheduler_op = 16,     // DomctlSchedulerOp (XEN_DOMCTL_scheduler_op)
+  getvcpuaffinity = 25,  // DomctlVcpuAffinity -> DomctlVcpuAffinity
   request_shutdown = 100,  // DomctlShutdown: ask the guest (a notification)
   console_read = 101,    // DomctlConsoleRead -> DomctlConsoleData + bytes
   console_write = 102,   // DomctlDomain + bytes (console input)
+  // ABI 1.1: save and restore (shype/save_image.hpp is the image format).
+  save_domain = 103,     // DomctlSaveDomain + fd (record) -> DomctlSaveDomain + fd (image)
+  restore_domain = 104,  // DomctlRestoreDomain + fd (image) -> DomctlRestoreDomain
 };
 
 enum class SysctlOp : std::uint32_t {
@@ -64,6 +70,8 @@ inline constexpr std::uint32_t kDomInfoRunning = 1u << 5;
 // shype: the domain was killed (signal, sandbox violation) - `c` in xm list.
 inline constexpr std::uint32_t kDomInfoCrashed = 1u << 16;
 
+// ABI 1.1 added start_time_ns and uptime_ns (1.0's DomainInfo was the first
+// 104 bytes).
 struct DomainInfo {
   domid_t domid;
   std::uint16_t pad;
@@ -75,8 +83,13 @@ struct DomainInfo {
   std::uint64_t memory_kib;
   std::uint64_t cpu_time_ns;
   char name[kDomainNameSize];
+  // When the domain was created or restored (Domain-0: when the hypervisor
+  // started): CLOCK_REALTIME in ns since the Unix epoch (xend's start_time).
+  std::uint64_t start_time_ns;
+  // CLOCK_MONOTONIC time since then, as of this answer (xm uptime).
+  std::uint64_t uptime_ns;
 };
-static_assert(sizeof(DomainInfo) == 40 + 64);
+static_assert(sizeof(DomainInfo) == 40 + 64 + 16);
 
 struct DomctlConsoleRead {
   domid_t domid;          // IN
@@ -89,6 +102,71 @@ struct DomctlConsoleData {
   std::uint64_t lost;         // OUT: bytes overwritten before they were read
 };
 static_assert(sizeof(DomctlConsoleRead) == 16 && sizeof(DomctlConsoleData) == 16);
+
+// --- scheduler_op (16): the credit scheduler's weight and cap ----------------
+// (Xen's xen_domctl_scheduler_op with XEN_SCHEDULER_CREDIT). Enforced through
+// the domain's cpu cgroup (cgroup v1: cpu.shares = weight * 4, cap as
+// cpu.cfs_quota_us per 100 ms cpu.cfs_period_us; v2: cpu.weight, cpu.max).
+inline constexpr std::uint32_t kSchedulerCredit = 5;  // XEN_SCHEDULER_CREDIT
+inline constexpr std::uint32_t kSchedOpPutInfo = 0;   // XEN_DOMCTL_SCHEDOP_putinfo
+inline constexpr std::uint32_t kSchedOpGetInfo = 1;   // XEN_DOMCTL_SCHEDOP_getinfo
+inline constexpr std::uint16_t kCreditDefaultWeight = 256;
+inline constexpr std::uint16_t kCreditWeightKeep = 0;    // putinfo: leave the weight as it is
+inline constexpr std::uint16_t kCreditCapKeep = 0xffff;  // putinfo: leave the cap as it is
+
+struct DomctlSchedulerOp {
+  domid_t domid;
+  std::uint16_t pad;
+  std::uint32_t sched_id;  // kSchedulerCredit
+  std::uint32_t cmd;       // kSchedOpPutInfo / kSchedOpGetInfo
+  std::uint16_t weight;    // 1..65535 (default 256); putinfo: kCreditWeightKeep keeps it
+  std::uint16_t cap;       // percent of one CPU, 0 = no cap; putinfo: kCreditCapKeep keeps it
+};
+static_assert(sizeof(DomctlSchedulerOp) == 16);
+
+// --- setvcpuaffinity (9) / getvcpuaffinity (25) -------------------------------
+// The host CPUs a VCPU (the guest process) may run on: bit n of cpumap is
+// CPU n (Xen's xenctl_cpumap, inline).
+inline constexpr std::uint32_t kMaxCpus = 1024;
+
+struct DomctlVcpuAffinity {
+  domid_t domid;
+  std::uint16_t pad;
+  std::uint32_t vcpu;     // 0 (one VCPU per domain)
+  std::uint32_t nr_cpus;  // set: bits of cpumap given (1..kMaxCpus); get OUT: the host's CPUs
+  std::int32_t cpu;       // get OUT: the CPU the VCPU last ran on, -1 if none; set: 0
+  std::uint64_t cpumap[kMaxCpus / 64];
+};
+static_assert(sizeof(DomctlVcpuAffinity) == 16 + kMaxCpus / 8);
+
+// --- save_domain (103) / restore_domain (104) --------------------------------
+inline constexpr std::uint32_t kMaxToolstackRecordBytes = 16u * 1024u * 1024u;
+inline constexpr std::uint32_t kRestorePaused = 1u << 0;
+
+// save_domain: the domain must be shut down with reason suspend (its
+// process gone). Request fd: the toolstack record (a sealed memfd of
+// record_size bytes, possibly empty). Response: image_size and one fd, the
+// image (a sealed memfd). The domain is destroyed once the image is made.
+struct DomctlSaveDomain {
+  domid_t domid;  // IN
+  std::uint16_t pad;
+  std::uint32_t record_size;  // IN: 0..kMaxToolstackRecordBytes
+  std::uint64_t image_size;   // OUT
+};
+static_assert(sizeof(DomctlSaveDomain) == 16);
+
+// restore_domain: request fd: the image (a sealed memfd of image_size
+// bytes). ssidref is the label's ssidref under the active policy, as the
+// toolstack looked it up by the label name the image records.
+struct DomctlRestoreDomain {
+  std::uint32_t ssidref;     // IN
+  std::uint32_t flags;       // IN: kRestorePaused
+  std::uint64_t image_size;  // IN
+  domid_t domid;             // OUT: the restored domain's new id
+  std::uint16_t pad;
+  std::uint32_t pad2;
+};
+static_assert(sizeof(DomctlRestoreDomain) == 24);
 
 struct SysctlPhysinfo {
   std::uint32_t nr_cpus;

@@ -5,6 +5,7 @@
 // hypervisor on every delivery and when the domain starts.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "shype/abi.hpp"
@@ -24,8 +25,14 @@ struct SharedInfo {
   std::uint64_t memory_bytes;      // size of the guest's memory (kMemoryFd)
   std::uint64_t evtchn_pending[kMaxEventChannels / 64];
   std::uint64_t evtchn_mask[kMaxEventChannels / 64];
-  std::uint8_t reserved[kPageSize - 40 - 2 * (kMaxEventChannels / 8)];
+  // ABI 1.1: how often this domain was restored from a saved image; 0 on a
+  // fresh start. Nonzero: the guest is resuming, its memory holds what it
+  // had when it suspended (shype::guest::resumed()).
+  std::uint32_t resume_count;
+  std::uint32_t pad;
+  std::uint8_t reserved[kPageSize - 48 - 2 * std::size_t{kMaxEventChannels / 8}];
 };
 static_assert(sizeof(SharedInfo) == kPageSize);
+static_assert(offsetof(SharedInfo, resume_count) == 40 + 2 * std::size_t{kMaxEventChannels / 8});
 
 }  // namespace shype::abi

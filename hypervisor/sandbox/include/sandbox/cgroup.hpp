@@ -10,7 +10,10 @@
 //  - v1: the memory and pids hierarchies (required) and cpu (joined if
 //    mounted and writable, for scheduler weights): memory.limit_in_bytes (and
 //    memory.memsw.limit_in_bytes where swap accounting exists), pids.max.
-// Values: limits.hpp.
+//  - v2 also enables the cpu controller below the launcher where it can
+//    (optional, as v1's cpu hierarchy).
+// Values: limits.hpp. The credit scheduler's weight and cap (Xen's
+// sched-credit) become cpu controller settings: cpu_limits_*() below.
 #pragma once
 
 #include <cstdint>
@@ -65,5 +68,40 @@ struct CgroupLayout {
 
 // Removes the directories (best effort; they must hold no process).
 void remove_cgroup_dirs(const std::vector<std::string>& dirs);
+
+// --- The credit scheduler on the cpu controller ------------------------------
+//
+// weight (1..65535, Xen's default 256) is a relative share: v1 cpu.shares =
+// weight * 4 (256 -> 1024, the v1 default; 65535 -> 262140, below the
+// kernel's 262144), v2 cpu.weight = weight * 100 / 256 clamped to 1..10000
+// (256 -> 100, the v2 default). cap (percent of one CPU, 0 = none) is a
+// bandwidth limit over a 100 ms period: v1 cpu.cfs_quota_us = cap * 1000
+// (-1 for none), v2 cpu.max = "<cap * 1000> 100000" ("max 100000").
+struct CpuLimits {
+  std::uint16_t weight = 256;
+  std::uint16_t cap = 0;
+  friend bool operator==(const CpuLimits&, const CpuLimits&) = default;
+};
+inline constexpr std::uint64_t kCpuPeriodUs = 100'000;
+
+[[nodiscard]] constexpr std::uint64_t cpu_shares_for_weight(std::uint16_t weight) noexcept {
+  return std::uint64_t{weight == 0 ? std::uint16_t{1} : weight} * 4;
+}
+[[nodiscard]] constexpr std::uint64_t cpu_weight_v2_for_weight(std::uint16_t weight) noexcept {
+  const std::uint64_t w = std::uint64_t{weight} * 100 / 256;
+  return w < 1 ? 1 : (w > 10'000 ? 10'000 : w);
+}
+// cfs_quota_us for a cap; -1 (no limit) for 0.
+[[nodiscard]] constexpr std::int64_t cfs_quota_for_cap(std::uint16_t cap) noexcept {
+  return cap == 0 ? -1
+                  : static_cast<std::int64_t>(cap) * static_cast<std::int64_t>(kCpuPeriodUs) / 100;
+}
+
+// The directory among `dirs` (SandboxedProcess::cgroup, one per line) that
+// has the cpu controller (cpu.shares or cpu.weight), or "" if none does.
+[[nodiscard]] std::string cpu_cgroup_dir(const std::string& dirs);
+// Writes `limits` to a cpu cgroup directory (v1 or v2, whichever files it
+// has). Errors name the file.
+[[nodiscard]] acm::Status apply_cpu_limits(const std::string& cpu_dir, CpuLimits limits);
 
 }  // namespace shype::sandbox

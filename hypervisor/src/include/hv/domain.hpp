@@ -14,10 +14,13 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "acm/ssidref.hpp"
 #include "hv/channel.hpp"
@@ -56,6 +59,18 @@ struct Domain {
   std::uint32_t memory_mib = 0;
   std::uint32_t vcpus = 1;
 
+  // What a save needs besides memory: the kernel exactly as it runs (one
+  // shared copy per distinct image, kernel_store.hpp), its cmdline, and how
+  // often the domain was restored before (shared_info.resume_count).
+  std::shared_ptr<const std::vector<std::uint8_t>> kernel_image;
+  std::string cmdline;
+  std::uint32_t resume_count = 0;
+
+  // Scheduling (scheduler_op, vcpu affinity): what Domain-0 set last.
+  std::uint16_t credit_weight = abi::kCreditDefaultWeight;
+  std::uint16_t credit_cap = 0;
+  std::optional<std::array<std::uint64_t, abi::kMaxCpus / 64>> affinity;  // unset: any CPU
+
   // The process (none for Domain-0, and after it was reaped).
   pid_t pid = -1;
   UniqueFd pidfd;
@@ -86,8 +101,10 @@ struct Domain {
   std::uint64_t rejected_requests = 0;             // for rate-limited logging
   mutable std::uint64_t last_cpu_time_ns = 0;      // kept after the process is gone
 
-  // Timing (createdomain received; the guest's first xen_version).
+  // Timing (createdomain or restore_domain received, on the monotonic and
+  // on the wall clock; the guest's first xen_version).
   Clock::time_point created_at{};
+  std::uint64_t start_time_ns = 0;  // CLOCK_REALTIME, ns since the Unix epoch
   std::optional<Clock::time_point> connected_at;
 
   [[nodiscard]] bool is_domain0() const noexcept { return id == abi::kDomain0; }
@@ -95,6 +112,8 @@ struct Domain {
   [[nodiscard]] bool active() const noexcept {
     return process_alive && !shut_down && !crashed && !dying;
   }
+  // Records the start (created_at, start_time_ns) as now.
+  void mark_started();
   // The XEN_DOMINF_* view Domain-0 gets (samples /proc for running/blocked
   // and CPU time).
   [[nodiscard]] abi::DomainInfo info() const;

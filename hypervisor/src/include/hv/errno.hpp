@@ -30,6 +30,8 @@ enum class [[nodiscard]] Errno : std::int32_t {
   protonosupport = -EPROTONOSUPPORT,  // another ABI major version
   msgsize = -EMSGSIZE,
   overflow = -EOVERFLOW,
+  opnotsupp = -EOPNOTSUPP,  // the host cannot do it (no cpu cgroup for a domain)
+  timedout = -ETIMEDOUT,
   io = -EIO,
 };
 

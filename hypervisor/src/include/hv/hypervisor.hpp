@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@
 #include "acm/error.hpp"
 #include "hv/channel.hpp"
 #include "hv/domain_table.hpp"
+#include "hv/kernel_store.hpp"
 #include "hv/log.hpp"
 #include "hv/reply.hpp"
 #include "hv/unique_fd.hpp"
@@ -173,6 +175,21 @@ class Hypervisor {
   Reply handle(Domain& caller, wire::DomainConsoleWrite& body, Fds& fds);
   Reply handle(Domain& caller, wire::Physinfo& body, Fds& fds);
   Reply handle(Domain& caller, wire::DomainList& body, Fds& fds);
+  // Builds and starts an admitted domain (createdomain, restore_domain) from
+  // its kernel_image and cmdline; on failure releases the XSM admission and
+  // returns the error (the caller drops the Domain).
+  Reply start_domain(Domain& domain, const xsm::DomainRef& admitted, std::uint32_t memory_mib,
+                     bool paused, std::span<const std::uint8_t> initial_memory);
+  // Why XSM refused to admit a domain, with the rule from its audit record.
+  [[nodiscard]] std::string refusal_text(const std::string& name, acm::Ssidref ssidref,
+                                         std::uint64_t audited_before) const;
+  // Scheduling (scheduling.cpp).
+  Reply handle(Domain& caller, wire::SchedulerOp& body, Fds& fds);
+  Reply handle(Domain& caller, wire::SetVcpuAffinity& body, Fds& fds);
+  Reply handle(Domain& caller, wire::GetVcpuAffinity& body, Fds& fds);
+  // Save and restore (save_restore.cpp).
+  Reply handle(Domain& caller, wire::SaveDomain& body, Fds& fds);
+  Reply handle(Domain& caller, wire::RestoreDomain& body, Fds& fds);
   // xsm_op (xsm_ops.cpp).
   Reply handle(Domain& caller, wire::AcmSetPolicy& body, Fds& fds);
   Reply handle(Domain& caller, wire::AcmGetPolicy& body, Fds& fds);
@@ -238,6 +255,7 @@ class Hypervisor {
   UniqueFd signals_;
   UniqueFd reserve_fd_;  // given up to accept (and drop) a connection at EMFILE
   DomainTable domains_;
+  KernelStore kernels_;  // the domains' kernel images, for save
   std::map<std::uint64_t, std::unique_ptr<ControlConnection>> connections_;
   std::uint64_t next_connection_id_ = 1;
   std::vector<std::uint8_t> buffer_;

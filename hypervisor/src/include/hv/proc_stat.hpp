@@ -1,5 +1,6 @@
 // What /proc/<pid>/stat says about a domain's process: its scheduler state
-// (R running, S/D blocked, T/t stopped, Z exited) and its CPU time.
+// (R running, S/D blocked, T/t stopped, Z exited), its CPU time and the CPU
+// it last ran on.
 #pragma once
 
 #include <sys/types.h>
@@ -13,6 +14,7 @@ namespace shype::hv {
 struct ProcessSample {
   char state = '?';
   std::uint64_t cpu_time_ns = 0;  // utime + stime
+  int processor = -1;             // field 39, -1 if the text has none
 };
 
 // Parses the text of /proc/<pid>/stat (the command name may hold spaces and

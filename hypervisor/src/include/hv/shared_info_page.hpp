@@ -1,5 +1,5 @@
 // Writing the hypervisor's fields of a guest's shared_info page
-// (shared_info.hpp): identity at creation, time at start and on every
+// (shared_info.hpp): identity (and whether it resumes) at creation, time at start and on every
 // delivery. The event bitmaps come with event channels (next stage).
 #pragma once
 
@@ -11,7 +11,9 @@
 namespace shype::hv {
 
 // Precondition: page maps at least sizeof(abi::SharedInfo) bytes.
-void init_shared_info(const Mapping& page, abi::domid_t domid, std::uint64_t memory_bytes);
+// resume_count: nonzero for a domain restored from a save (shared_info.hpp).
+void init_shared_info(const Mapping& page, abi::domid_t domid, std::uint64_t memory_bytes,
+                      std::uint32_t resume_count = 0);
 void publish_time(const Mapping& page);
 
 }  // namespace shype::hv

@@ -43,6 +43,7 @@
 #include "shype/domctl.hpp"
 #include "shype/event_channel.hpp"
 #include "shype/grant_table.hpp"
+#include "shype/save_image.hpp"
 #include "shype/sched.hpp"
 #include "shype/shared_info.hpp"
 #include "shype/xsm_op.hpp"
@@ -55,6 +56,12 @@ enum class Caller : std::uint8_t { guest, domain0 };
 // Largest policy a memfd may carry (setpolicy, chgpolicy): Xen's dense
 // format at the policy core's limits stays below this.
 inline constexpr std::uint32_t kMaxPolicyBytes = 256u * 1024u * 1024u;
+// Largest save image restore_domain takes: the largest memory, kernel and
+// toolstack record, plus a MiB for the header, the domain record, the
+// cmdline and padding (shype/save_image.hpp).
+inline constexpr std::uint64_t kMaxSaveImageBytes =
+    std::uint64_t{abi::kMaxMemoryMib} * 1024 * 1024 + abi::kSaveMaxKernelBytes +
+    abi::kMaxToolstackRecordBytes + 1024ull * 1024;
 // Largest error text a Domain-0 error response carries (see encode_response).
 inline constexpr std::size_t kMaxErrorText = 512;
 
@@ -118,6 +125,22 @@ struct DomainConsoleRead : OpTraits<abi::Op::domctl, sub(abi::DomctlOp::console_
 struct DomainConsoleWrite : OpTraits<abi::Op::domctl, sub(abi::DomctlOp::console_write)> {
   abi::DomctlDomain args{};
   std::string bytes;  // 1 .. kMaxPayload - sizeof(DomctlDomain)
+};
+struct SchedulerOp : OpTraits<abi::Op::domctl, sub(abi::DomctlOp::scheduler_op)> {
+  abi::DomctlSchedulerOp args{};  // sched_id kSchedulerCredit, cmd putinfo / getinfo
+};
+struct SetVcpuAffinity : OpTraits<abi::Op::domctl, sub(abi::DomctlOp::setvcpuaffinity)> {
+  // vcpu 0, nr_cpus 1..kMaxCpus, at least one bit set and none at or past nr_cpus
+  abi::DomctlVcpuAffinity args{};
+};
+struct GetVcpuAffinity : OpTraits<abi::Op::domctl, sub(abi::DomctlOp::getvcpuaffinity)> {
+  abi::DomctlVcpuAffinity args{};  // vcpu 0; the rest is OUT
+};
+struct SaveDomain : OpTraits<abi::Op::domctl, sub(abi::DomctlOp::save_domain), 1> {
+  abi::DomctlSaveDomain args{};  // fd 0: the toolstack record (sealed memfd of record_size bytes)
+};
+struct RestoreDomain : OpTraits<abi::Op::domctl, sub(abi::DomctlOp::restore_domain), 1> {
+  abi::DomctlRestoreDomain args{};  // fd 0: the image (sealed memfd of image_size bytes)
 };
 
 // sysctl (Domain-0 only)
@@ -200,6 +223,7 @@ struct GntEndAccess : OpTraits<abi::Op::grant_table_op, sub(abi::GnttabOp::end_a
 using Body = std::variant<XenVersion, ConsoleWrite, ConsoleRead, SchedYield, SchedBlock,
                           SchedShutdown, CreateDomain, DestroyDomain, PauseDomain, UnpauseDomain,
                           GetDomainInfo, RequestShutdown, DomainConsoleRead, DomainConsoleWrite,
+                          SchedulerOp, SetVcpuAffinity, GetVcpuAffinity, SaveDomain, RestoreDomain,
                           Physinfo, DomainList, AcmSetPolicy, AcmGetPolicy, AcmDumpStats,
                           AcmGetSsid, AcmGetDecision, AcmChangePolicy, AcmRelabel, AcmAuditRead,
                           EvtchnAllocUnbound, EvtchnBindInterdomain, EvtchnBindVirq, EvtchnClose,

@@ -8,8 +8,17 @@
 // the operation and the hypervisor's reason.
 //
 // Thread safety: none; use one Connection per thread.
+//
+// What xm's commands use (the toolstack builds on these; each is documented
+// where it is declared):
+//   xm list / uptime        list_domains, domain_info (DomainInfo::start_time_ns, uptime_ns)
+//   xm save / restore       save_domain, write_save_file, read_save_file,
+//                           inspect_save_image, restore_domain
+//   xm sched-credit         sched_credit_get, sched_credit_set
+//   xm vcpu-pin / vcpu-list set_vcpu_affinity, vcpu_affinity, parse_cpu_list, format_cpu_list
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -69,6 +78,11 @@ struct DomainInfo {
   pid_t host_pid = 0;
   std::uint64_t memory_kib = 0;
   std::uint64_t cpu_time_ns = 0;
+  // When it was created or restored (Domain-0: when the hypervisor started),
+  // CLOCK_REALTIME ns since the Unix epoch, and how long ago that was
+  // (monotonic) when the hypervisor answered: xm uptime prints uptime_ns.
+  std::uint64_t start_time_ns = 0;
+  std::uint64_t uptime_ns = 0;
 
   [[nodiscard]] bool running() const noexcept { return (flags & abi::kDomInfoRunning) != 0; }
   [[nodiscard]] bool blocked() const noexcept { return (flags & abi::kDomInfoBlocked) != 0; }
@@ -98,6 +112,89 @@ struct AuditChunk {
   std::vector<std::string> records;  // JSON lines (xsm/audit.hpp)
   std::uint64_t next_seq = 0;        // pass it to the next audit_read
 };
+
+// --- Save and restore (xm save / xm restore) ---------------------------------
+//
+// A saved domain is one self-contained image (format: shype/save_image.hpp):
+// its memory, its kernel, cmdline, name, memory size, VCPUs, its label (name
+// and ssidref) with the policy it ran under (name and SHA-256 fingerprint),
+// and an opaque toolstack record (xend's domain config), with a SHA-256
+// over all of it. In memory it is a sealed memfd (SavedImage); on disk a
+// plain file (write_save_file / read_save_file keep it sparse).
+//
+// xm save:    save_domain(domid, record) -> write_save_file(image, path)
+// xm restore: read_save_file(path) -> inspect_save_image(image) -> look the
+//             label up by name in the active policy (ssidref) ->
+//             restore_domain(image, ssidref)
+
+inline constexpr std::chrono::milliseconds kDefaultSuspendTimeout{10'000};
+
+struct SavedImage {
+  hv::UniqueFd fd;  // a sealed memfd (read it with pread or mmap)
+  std::uint64_t size = 0;
+};
+
+// What an image holds (inspect_save_image).
+struct SaveImageInfo {
+  std::uint16_t version_major = 0;  // of the image format
+  std::uint16_t version_minor = 0;
+  std::string name;
+  std::uint32_t memory_mib = 0;
+  std::uint32_t vcpus = 0;
+  std::uint32_t ssidref = 0;  // under the policy it ran under (policy_name)
+  std::string label;          // its VM label ("" if that policy had no label names)
+  std::string policy_name;    // "NULL" when saved under the dummy module
+  std::array<std::uint8_t, 32> policy_fingerprint{};  // SHA-256 of that binary policy
+  std::string cmdline;
+  std::uint32_t resume_count = 0;  // restores before this save
+  std::uint64_t saved_at_ns = 0;   // CLOCK_REALTIME of the save
+  std::uint64_t cpu_time_ns = 0;   // CPU time used until the save
+  std::uint64_t kernel_bytes = 0;
+  std::uint64_t image_bytes = 0;
+  std::vector<std::uint8_t> toolstack_record;  // as given to save_domain
+};
+
+// Checks an image completely (layout, checksum, every field) without any
+// hypervisor: `image_fd` is a sealed memfd or any readable file (copied
+// into a sealed memfd first, so the bytes checked cannot change). EINVAL
+// with the reason ("checksum mismatch: ...", "bad magic", ...) if it is
+// not a valid image; EFBIG if it is larger than any image can be.
+[[nodiscard]] Result<SaveImageInfo> inspect_save_image(int image_fd);
+// Writes an image to `path` atomically (a temporary file in the same
+// directory, fsync, rename), mode 0600, sparse where the image has holes.
+[[nodiscard]] Status write_save_file(int image_fd, const std::filesystem::path& path);
+// Reads a save file into a sealed memfd (not checked: inspect_save_image
+// and restore_domain do that).
+[[nodiscard]] Result<SavedImage> read_save_file(const std::filesystem::path& path);
+
+// --- Scheduling (xm sched-credit, xm vcpu-pin, xm vcpu-list) ------------------
+
+// The credit scheduler's parameters of a domain (manual 4.2.2): weight
+// 1..65535 (default 256: twice the weight, twice the CPU on a contended
+// host), cap in percent of one CPU (0 = no cap, 50 = half a CPU, 400 = four).
+struct SchedCredit {
+  std::uint16_t weight = abi::kCreditDefaultWeight;
+  std::uint16_t cap = 0;
+  friend bool operator==(const SchedCredit&, const SchedCredit&) = default;
+};
+
+// The affinity of one VCPU.
+struct VcpuAffinity {
+  std::vector<std::uint32_t> cpus;  // CPUs it may run on, ascending
+  std::uint32_t nr_cpus = 0;        // CPUs of the host
+  std::int32_t cpu = -1;            // the CPU it last ran on (-1: it has no process)
+  // Every CPU of the host (xm vcpu-list prints "any cpu").
+  [[nodiscard]] bool any() const noexcept;
+};
+
+// A CPU list as xm vcpu-pin takes it: "all", or comma-separated CPUs and
+// ranges, "^n" removing one ("0-3,^2,6"). CPUs must be < nr_cpus (the
+// host's, physinfo().nr_cpus). Returns the CPUs ascending; EINVAL names the
+// bad item.
+[[nodiscard]] Result<std::vector<std::uint32_t>> parse_cpu_list(std::string_view text,
+                                                                std::uint32_t nr_cpus);
+// The other way round, with ranges: {0,1,2,3,5} -> "0-3,5".
+[[nodiscard]] std::string format_cpu_list(std::span<const std::uint32_t> cpus);
 
 class Connection {
  public:
@@ -136,6 +233,56 @@ class Connection {
                                                   std::uint32_t max_bytes = kMaxConsoleRead);
   // Console input; longer text is sent in several messages.
   [[nodiscard]] Status console_write(abi::domid_t domid, std::string_view bytes);
+
+  // -- save / restore (src/save_restore.cpp) --
+  //
+  // xm save: asks the guest to suspend (request_shutdown, reason suspend;
+  // skipped if it already has), waits up to `suspend_timeout` for it to shut
+  // down with reason suspend and its process to end, then has the
+  // hypervisor make the image (domctl save_domain, which also runs XSM
+  // domain_save: its Chinese Wall types stop counting) and destroy the
+  // domain. `toolstack_record` (at most abi::kMaxToolstackRecordBytes) comes
+  // back from inspect_save_image. Errors: ETIMEDOUT the guest did not
+  // suspend in time (it keeps running; if it suspends later it stays shut
+  // down with reason suspend until saved or destroyed); EINVAL the domain
+  // is paused (a paused guest cannot suspend itself), shut down otherwise,
+  // crashed or Domain-0; EIO it crashed while suspending; ESRCH.
+  [[nodiscard]] Result<SavedImage> save_domain(
+      abi::domid_t domid, std::span<const std::uint8_t> toolstack_record,
+      std::chrono::milliseconds suspend_timeout = kDefaultSuspendTimeout);
+  // xm restore: the hypervisor checks the image completely, checks
+  // `ssidref` (the image's label looked up in the active policy: xend's
+  // job) against the policy (XSM domain_restore: a VM label, admitted by
+  // the Chinese Wall) and starts the domain resuming, with a new id and
+  // the image's name. `image_fd`: a sealed memfd or any readable file
+  // (copied into a sealed memfd first). Errors: EINVAL a damaged image
+  // (the reason names what), an unknown label; EPERM Domain-0's label does
+  // not authorize the label; EACCES refused by the Chinese Wall, or
+  // `ssidref` names another label than the image records; EEXIST a domain
+  // of that name runs; ENOSPC, ENOMEM, EIO.
+  [[nodiscard]] Result<abi::domid_t> restore_domain(int image_fd, std::uint32_t ssidref,
+                                                    bool paused = false);
+
+  // -- scheduling (src/scheduling.cpp) --
+  //
+  // xm sched-credit -d <dom>: the weight and cap in force (Domain-0: 256, 0).
+  [[nodiscard]] Result<SchedCredit> sched_credit_get(abi::domid_t domid);
+  // xm sched-credit -d <dom> [-w weight] [-c cap]: sets what is given
+  // (nullopt keeps it) and returns what is now in force. Enforced by the
+  // domain's cpu cgroup: EOPNOTSUPP if it has none (the hypervisor's
+  // boot.conf has no `cgroup =`, or the host no cpu controller) and
+  // anything but the defaults is asked. EINVAL weight 0, cap 65535, a
+  // domain that is not running, Domain-0.
+  [[nodiscard]] Result<SchedCredit> sched_credit_set(abi::domid_t domid,
+                                                     std::optional<std::uint16_t> weight,
+                                                     std::optional<std::uint16_t> cap);
+  // xm vcpu-list: where VCPU `vcpu` (0) may run and last ran.
+  [[nodiscard]] Result<VcpuAffinity> vcpu_affinity(abi::domid_t domid, std::uint32_t vcpu = 0);
+  // xm vcpu-pin: pins VCPU `vcpu` (0) to `cpus` (each < abi::kMaxCpus, at
+  // least one). EINVAL no CPU of them is online, a domain that is not
+  // running, Domain-0.
+  [[nodiscard]] Status set_vcpu_affinity(abi::domid_t domid, std::uint32_t vcpu,
+                                         std::span<const std::uint32_t> cpus);
 
   // xsm_op
   [[nodiscard]] Result<PolicyOutcome> set_policy(std::span<const std::uint8_t> binary);

@@ -18,6 +18,10 @@
 //
 // If the hypervisor closes the channel the process exits with status
 // kExitChannelLost: without the hypervisor a guest cannot do anything.
+//
+// Save and restore (the Xen PV way): see "Suspend and resume" below. A
+// restored domain runs the same kernel from _start again, in a new process,
+// with the saved guest memory and shared_info.resume_count > 0.
 #pragma once
 
 #include <cstddef>
@@ -79,6 +83,50 @@ int console_printf(const char* format, ...) __attribute__((format(printf, 1, 2))
 // sched_op shutdown with `reason`; the process then exits (status = the
 // reason's number). The hypervisor sends no response.
 [[noreturn]] void shutdown(abi::ShutdownReason reason);
+
+// ---- Suspend and resume ----------------------------------------------------
+//
+// Domain-0 saves a domain by asking it to suspend: a shutdown request with
+// reason suspend (is_shutdown_request) and VIRQ_SUSPEND. The kernel puts
+// everything it needs to go on into guest memory (state_block below), then
+// calls suspend(); the hypervisor saves guest memory with the kernel, its
+// cmdline and label. A kernel that does not answer within Domain-0's bound
+// is not saved and keeps running.
+//
+// Only guest memory survives. On restore the kernel starts from _start in a
+// new process (a new domain id, usually): its static variables, the
+// runtime's state, descriptors, event channels, grants and mappings are
+// new, and frames it had granted are plain memory again holding what the
+// grant page held. resumed() tells the two starts apart; a resumed kernel
+// finds its state block again and re-creates its channels.
+
+// Whether this start continues a saved domain (shared_info.resume_count > 0).
+[[nodiscard]] bool resumed();
+// How often this domain has been restored (0 on a fresh start).
+[[nodiscard]] std::uint32_t resume_count();
+// The kernel's last step of a save: sched_op shutdown(suspend). Guest memory
+// is final from here on; the process exits.
+[[noreturn]] void suspend();
+
+// A block of `size` bytes of state in guest memory, starting at frame
+// `frame`, behind a 32-byte header that names it (`tag`, size). On a fresh
+// start the block is zeroed and *restored = false; when resumed and the
+// header matches (same tag and size) it is kept as saved and *restored =
+// true. Returns nullptr if it does not fit in guest memory. The frames it
+// covers must not be granted (a grant moves the frame into a page of its
+// own while it lasts). 32-byte aligned.
+[[nodiscard]] void* state_block(std::uint64_t tag, std::size_t size, std::uint64_t frame,
+                                bool* restored);
+// state_block for a trivially copyable T.
+template <typename T>
+[[nodiscard]] T* persistent_state(std::uint64_t tag, std::uint64_t frame = 0,
+                                  bool* restored = nullptr) {
+  static_assert(__is_trivially_copyable(T), "state that survives a save must be plain bytes");
+  static_assert(alignof(T) <= 32, "state blocks are 32-byte aligned");
+  bool ignored = false;
+  return static_cast<T*>(
+      state_block(tag, sizeof(T), frame, restored != nullptr ? restored : &ignored));
+}
 
 // ---- Time ----------------------------------------------------------------
 
