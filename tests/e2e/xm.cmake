@@ -3,6 +3,7 @@
 if(TARGET xm AND TARGET xend AND TARGET shype-hv AND TARGET guest_hello AND TARGET guest_counter)
   add_executable(xm_e2e_tests
     ${CMAKE_CURRENT_LIST_DIR}/xm_chapter10_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/xm_domains_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/xm_failure_test.cpp)
   target_include_directories(xm_e2e_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR})
   target_link_libraries(xm_e2e_tests PRIVATE shype_test_support nlohmann_json::nlohmann_json
