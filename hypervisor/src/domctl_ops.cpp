@@ -17,6 +17,7 @@
 
 #include "acm/ssidref.hpp"
 #include "hv/guest_builder.hpp"
+#include "hv/shared_info_page.hpp"
 #include "hv/hypervisor.hpp"
 #include "hv/proc_stat.hpp"
 #include "hv/sealed_memfd.hpp"
@@ -214,6 +215,38 @@ Reply Hypervisor::handle(Domain& caller, wire::UnpauseDomain& body, Fds& /*fds*/
   }
   domain.paused = false;
   log_.info(describe(domain) + " unpaused");
+  return Reply::ok();
+}
+
+Reply Hypervisor::handle(Domain& caller, wire::SetStartInfo& body, Fds& /*fds*/) {
+  Target t = target(caller, body.args.domid, false);
+  if (t.domain == nullptr) return std::move(t.failure);
+  Domain& domain = *t.domain;
+  if (!domain.active()) return Reply::error(Errno::inval, describe(domain) + " is not running");
+  // The guest reads these fields once, at start: only a paused domain may
+  // still be given them.
+  if (!domain.paused) return Reply::error(Errno::busy, describe(domain) + " is not paused");
+  if (!domain.guest.shared_info.valid()) {
+    return Reply::error(Errno::inval, describe(domain) + " has no shared_info");
+  }
+  if (body.args.flags != 0) {
+    for (const auto port : {body.args.console_evtchn, body.args.store_evtchn}) {
+      const EventChannels::Port* p = domain.event_channels.find(port);
+      const bool to_domain0 =
+          p != nullptr && p->remote_dom == abi::kDomain0 &&
+          (p->state == abi::EvtchnState::unbound || p->state == abi::EvtchnState::interdomain);
+      if (!to_domain0) {
+        return Reply::error(Errno::inval, "port " + std::to_string(port) + " of " +
+                                              describe(domain) +
+                                              " is not a channel to Domain-0");
+      }
+    }
+  }
+  set_start_info(domain.guest.shared_info, body.args.flags, body.args.console_evtchn,
+                 body.args.store_evtchn);
+  log_.info(describe(domain) + " start info: flags " + std::to_string(body.args.flags) +
+            ", console port " + std::to_string(body.args.console_evtchn) + ", store port " +
+            std::to_string(body.args.store_evtchn));
   return Reply::ok();
 }
 

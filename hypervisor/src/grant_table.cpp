@@ -107,7 +107,7 @@ std::vector<abi::grant_ref_t> GrantTable::grant_refs() const {
 }
 
 std::uint32_t GrantTable::add_mapping(const GrantMapping& mapping) {
-  const auto handle = lowest_free_key(mappings_, abi::kMaxMapsPerDomain);
+  const auto handle = lowest_free_key(mappings_, map_limit_);
   // mappings_full refused a full table; reaching this is a bug in the caller.
   if (!handle) std::abort();
   mappings_.emplace(*handle, mapping);

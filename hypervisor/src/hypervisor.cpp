@@ -167,6 +167,7 @@ acm::Status Hypervisor::init() {
   auto dom0 = std::make_unique<Domain>(abi::kDomain0, domains_.next_serial(), "Domain-0",
                                        xsm_->domain0_ssidref());
   dom0->mark_started();
+  dom0->grants.set_map_limit(abi::kMaxMapsDomain0);
   if (const int rc = xsm_->domain_create(ref(*dom0)); rc != 0) {
     return acm::make_error(
         acm::Errc::invalid_argument,

@@ -51,4 +51,12 @@ void publish_time(const Mapping& page) {
       .store(static_cast<std::uint32_t>(real.tv_nsec), std::memory_order_release);
 }
 
+void set_start_info(const Mapping& page, std::uint32_t flags, std::uint32_t console_evtchn,
+                    std::uint32_t store_evtchn) {
+  abi::SharedInfo* info = page_of(page);
+  std::atomic_ref<std::uint32_t>(info->console_evtchn).store(console_evtchn, std::memory_order_relaxed);
+  std::atomic_ref<std::uint32_t>(info->store_evtchn).store(store_evtchn, std::memory_order_relaxed);
+  std::atomic_ref<std::uint32_t>(info->start_flags).store(flags, std::memory_order_release);
+}
+
 }  // namespace shype::hv

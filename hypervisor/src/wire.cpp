@@ -1,5 +1,7 @@
 #include "hv/wire.hpp"
 
+#include "shype/io/xenbus.hpp"
+
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -351,6 +353,28 @@ class RequestDecoder {
           if (Check bad = check_pad("pad", a.pad)) return bad;
           return check_pad("pad2", a.pad2);
         });
+      case abi::DomctlOp::set_start_info:
+        return fixed<SetStartInfo>([](const abi::DomctlStartInfo& a) -> Check {
+          if (Check bad = check_domid("domid", a.domid)) return bad;
+          if (Check bad = check_pad("pad", a.pad)) return bad;
+          if (a.flags == 0) {
+            if (a.console_evtchn != 0 || a.store_evtchn != 0) {
+              return invalid("ports given without kStartDevices");
+            }
+            return std::nullopt;
+          }
+          if (a.flags != abi::io::kStartDevices) return invalid("flags has unknown bits");
+          for (const auto port : {a.console_evtchn, a.store_evtchn}) {
+            if (port < 1 || port >= abi::kMaxEventChannels) {
+              return invalid("port " + std::to_string(port) + " outside 1.." +
+                             std::to_string(abi::kMaxEventChannels - 1));
+            }
+          }
+          if (a.console_evtchn == a.store_evtchn) {
+            return invalid("console and store share port " + std::to_string(a.store_evtchn));
+          }
+          return std::nullopt;
+        });
     }
     return reject(Errno::nosys, "unknown sub-command");
   }
@@ -609,6 +633,7 @@ const char* subop_name(abi::Op op, std::uint32_t subop) {
         case abi::DomctlOp::getvcpuaffinity: return "getvcpuaffinity";
         case abi::DomctlOp::save_domain: return "save_domain";
         case abi::DomctlOp::restore_domain: return "restore_domain";
+        case abi::DomctlOp::set_start_info: return "set_start_info";
       }
       return nullptr;
     case abi::Op::sysctl:

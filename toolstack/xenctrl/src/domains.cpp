@@ -7,6 +7,8 @@
 
 #include "xenctrl/connection.hpp"
 
+#include "shype/io/xenbus.hpp"
+
 namespace shype::xc {
 namespace {
 
@@ -72,6 +74,18 @@ Status Connection::pause_domain(abi::domid_t domid) {
 
 Status Connection::unpause_domain(abi::domid_t domid) {
   auto message = call_ok("unpausedomain", on_domain<hv::wire::UnpauseDomain>(domid));
+  if (!message) return tl::unexpected(message.error());
+  return {};
+}
+
+Status Connection::set_start_info(abi::domid_t domid, abi::evtchn_port_t console_port,
+                                  abi::evtchn_port_t store_port) {
+  hv::wire::SetStartInfo body;
+  body.args.domid = domid;
+  body.args.flags = (console_port != 0 || store_port != 0) ? abi::io::kStartDevices : 0;
+  body.args.console_evtchn = console_port;
+  body.args.store_evtchn = store_port;
+  auto message = call_ok("set_start_info", body);
   if (!message) return tl::unexpected(message.error());
   return {};
 }

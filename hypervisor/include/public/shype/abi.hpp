@@ -32,7 +32,7 @@ inline constexpr std::uint32_t kMagic = 0x56594853u;
 inline constexpr std::uint16_t kVersionMajor = 1;
 // 1.1: DomainInfo's start and up time, shared_info's resume_count, the
 // scheduler_op, vcpu affinity, save_domain and restore_domain domctls.
-inline constexpr std::uint16_t kVersionMinor = 1;
+inline constexpr std::uint16_t kVersionMinor = 2;
 
 inline constexpr std::size_t kPageSize = 4096;
 // Largest payload of one message; bulk data (policies, memory) travels as

@@ -24,6 +24,8 @@ enum class DomctlOp : std::uint32_t {
   // ABI 1.1: save and restore (shype/save_image.hpp is the image format).
   save_domain = 103,     // DomctlSaveDomain + fd (record) -> DomctlSaveDomain + fd (image)
   restore_domain = 104,  // DomctlRestoreDomain + fd (image) -> DomctlRestoreDomain
+  // ABI 1.2: where a guest finds its console ring and xenstore.
+  set_start_info = 105,  // DomctlStartInfo
 };
 
 enum class SysctlOp : std::uint32_t {
@@ -167,6 +169,20 @@ struct DomctlRestoreDomain {
   std::uint32_t pad2;
 };
 static_assert(sizeof(DomctlRestoreDomain) == 24);
+
+// --- set_start_info (105) ------------------------------------------------------
+// Writes the device bootstrap fields of a paused guest's shared_info
+// (start_flags, console_evtchn, store_evtchn; shype/io/xenbus.hpp). With
+// kStartDevices both ports must be ports of the domain whose remote end is
+// Domain-0 (unbound for it or bound to it). flags 0 clears them.
+struct DomctlStartInfo {
+  domid_t domid;
+  std::uint16_t pad;
+  std::uint32_t flags;           // 0 or io::kStartDevices
+  std::uint32_t console_evtchn;  // with kStartDevices: 1 .. kMaxEventChannels - 1
+  std::uint32_t store_evtchn;    // likewise, another port
+};
+static_assert(sizeof(DomctlStartInfo) == 16);
 
 struct SysctlPhysinfo {
   std::uint32_t nr_cpus;

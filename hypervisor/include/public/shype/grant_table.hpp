@@ -29,6 +29,9 @@ enum class GnttabOp : std::uint32_t {
 inline constexpr std::uint32_t kGrantReadOnly = 1u << 0;  // GNTMAP_readonly / GTF_readonly
 inline constexpr std::uint32_t kMaxGrantsPerDomain = 1024;
 inline constexpr std::uint32_t kMaxMapsPerDomain = 1024;
+// ABI 1.2: Domain-0 runs the backends of every guest's devices, whose data
+// pages stay mapped (persistent grants): it may hold more.
+inline constexpr std::uint32_t kMaxMapsDomain0 = 32768;
 
 // Xen's GNTST_* status codes, returned as the (negative) response status
 // where Xen returned them in the op's status field.

@@ -30,7 +30,15 @@ struct SharedInfo {
   // had when it suspended (shype::guest::resumed()).
   std::uint32_t resume_count;
   std::uint32_t pad;
-  std::uint8_t reserved[kPageSize - 48 - 2 * std::size_t{kMaxEventChannels / 8}];
+  // ABI 1.2: set by Domain-0 before the guest first runs (domctl
+  // set_start_info; shype/io/xenbus.hpp): kStartDevices when the two ports
+  // below are event channels bound to Domain-0 for the console ring and
+  // xenstore. Zero otherwise.
+  std::uint32_t start_flags;
+  std::uint32_t console_evtchn;
+  std::uint32_t store_evtchn;
+  std::uint32_t pad2;
+  std::uint8_t reserved[kPageSize - 64 - 2 * std::size_t{kMaxEventChannels / 8}];
 };
 static_assert(sizeof(SharedInfo) == kPageSize);
 static_assert(offsetof(SharedInfo, resume_count) == 40 + 2 * std::size_t{kMaxEventChannels / 8});

@@ -88,9 +88,10 @@ class GrantTable {
 
   // --- mappings this domain holds ----------------------------------------------
 
-  [[nodiscard]] bool mappings_full() const noexcept {
-    return mappings_.size() >= abi::kMaxMapsPerDomain;
-  }
+  [[nodiscard]] bool mappings_full() const noexcept { return mappings_.size() >= map_limit_; }
+  // kMaxMapsPerDomain, or kMaxMapsDomain0 for Domain-0.
+  void set_map_limit(std::uint32_t limit) noexcept { map_limit_ = limit; }
+  [[nodiscard]] std::uint32_t map_limit() const noexcept { return map_limit_; }
   // Records a mapping (the caller checked mappings_full) under the lowest
   // free handle.
   std::uint32_t add_mapping(const GrantMapping& mapping);
@@ -106,6 +107,7 @@ class GrantTable {
   }
 
  private:
+  std::uint32_t map_limit_ = abi::kMaxMapsPerDomain;
   std::map<abi::grant_ref_t, Grant> grants_;
   std::map<std::uint32_t, abi::grant_ref_t> frames_;  // granted frame -> its ref
   std::map<std::uint32_t, GrantMapping> mappings_;    // handle -> mapping

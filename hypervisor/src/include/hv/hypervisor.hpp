@@ -190,6 +190,7 @@ class Hypervisor {
   // Save and restore (save_restore.cpp).
   Reply handle(Domain& caller, wire::SaveDomain& body, Fds& fds);
   Reply handle(Domain& caller, wire::RestoreDomain& body, Fds& fds);
+  Reply handle(Domain& caller, wire::SetStartInfo& body, Fds& fds);
   // xsm_op (xsm_ops.cpp).
   Reply handle(Domain& caller, wire::AcmSetPolicy& body, Fds& fds);
   Reply handle(Domain& caller, wire::AcmGetPolicy& body, Fds& fds);

@@ -15,5 +15,8 @@ namespace shype::hv {
 void init_shared_info(const Mapping& page, abi::domid_t domid, std::uint64_t memory_bytes,
                       std::uint32_t resume_count = 0);
 void publish_time(const Mapping& page);
+// The device bootstrap fields (domctl set_start_info); start_flags last.
+void set_start_info(const Mapping& page, std::uint32_t flags, std::uint32_t console_evtchn,
+                    std::uint32_t store_evtchn);
 
 }  // namespace shype::hv

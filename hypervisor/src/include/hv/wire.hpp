@@ -142,6 +142,9 @@ struct SaveDomain : OpTraits<abi::Op::domctl, sub(abi::DomctlOp::save_domain), 1
 struct RestoreDomain : OpTraits<abi::Op::domctl, sub(abi::DomctlOp::restore_domain), 1> {
   abi::DomctlRestoreDomain args{};  // fd 0: the image (sealed memfd of image_size bytes)
 };
+struct SetStartInfo : OpTraits<abi::Op::domctl, sub(abi::DomctlOp::set_start_info)> {
+  abi::DomctlStartInfo args{};  // flags 0 (ports 0) or kStartDevices (two different ports)
+};
 
 // sysctl (Domain-0 only)
 struct Physinfo : OpTraits<abi::Op::sysctl, sub(abi::SysctlOp::physinfo)> {};
@@ -224,6 +227,7 @@ using Body = std::variant<XenVersion, ConsoleWrite, ConsoleRead, SchedYield, Sch
                           SchedShutdown, CreateDomain, DestroyDomain, PauseDomain, UnpauseDomain,
                           GetDomainInfo, RequestShutdown, DomainConsoleRead, DomainConsoleWrite,
                           SchedulerOp, SetVcpuAffinity, GetVcpuAffinity, SaveDomain, RestoreDomain,
+                          SetStartInfo,
                           Physinfo, DomainList, AcmSetPolicy, AcmGetPolicy, AcmDumpStats,
                           AcmGetSsid, AcmGetDecision, AcmChangePolicy, AcmRelabel, AcmAuditRead,
                           EvtchnAllocUnbound, EvtchnBindInterdomain, EvtchnBindVirq, EvtchnClose,

@@ -226,6 +226,12 @@ class Connection {
   [[nodiscard]] Status destroy_domain(abi::domid_t domid);
   [[nodiscard]] Status pause_domain(abi::domid_t domid);
   [[nodiscard]] Status unpause_domain(abi::domid_t domid);
+  // domctl set_start_info (shype/io/xenbus.hpp): tells a paused guest,
+  // before it first runs, which of its ports are its console and xenstore
+  // channels to Domain-0 (both 0: no devices). EBUSY the domain is not
+  // paused; EINVAL a port that is not a channel to Domain-0.
+  [[nodiscard]] Status set_start_info(abi::domid_t domid, abi::evtchn_port_t console_port,
+                                      abi::evtchn_port_t store_port);
   [[nodiscard]] Status request_shutdown(abi::domid_t domid,
                                         abi::ShutdownReason reason = abi::ShutdownReason::poweroff);
   [[nodiscard]] Result<DomainInfo> domain_info(abi::domid_t domid);
