@@ -47,6 +47,7 @@ static_assert(kAbiStruct<abi::AcmChangePolicy, 16>);
 static_assert(kAbiStruct<abi::AcmRelabelEntry, 8>);
 static_assert(kAbiStruct<abi::AcmRelabel, 8>);
 static_assert(kAbiStruct<abi::AcmAuditRead, 24>);
+static_assert(kAbiStruct<abi::AcmResourceAccess, 16>);
 static_assert(kAbiStruct<abi::EvtchnAllocUnbound, 8>);
 static_assert(kAbiStruct<abi::EvtchnBindInterdomain, 12>);
 static_assert(kAbiStruct<abi::EvtchnBindVirq, 12>);
@@ -139,7 +140,10 @@ class RequestDecoder {
         if (caller_ != Caller::domain0) return reject(Errno::perm, "for Domain-0 only");
         return sysctl();
       case abi::Op::xsm_op:
-        if (caller_ != Caller::domain0) return reject(Errno::perm, "for Domain-0 only");
+        if (caller_ != Caller::domain0 &&
+            header_.subop != static_cast<std::uint32_t>(abi::AcmOp::resource_access)) {
+          return reject(Errno::perm, "for Domain-0 only");
+        }
         return xsm_op();
       case abi::Op::event_channel_op:
         return event_channel_op();
@@ -442,6 +446,14 @@ class RequestDecoder {
         return relabel();
       case abi::AcmOp::audit_read:
         return fixed<AcmAuditRead>();
+      case abi::AcmOp::resource_access:
+        return fixed<AcmResourceAccess>([](const abi::AcmResourceAccess& a) -> Check {
+          if (a.domid > abi::kDomidMaxGuest) {
+            return invalid("domid " + std::to_string(a.domid) + " is not a domain");
+          }
+          if (a.decision != 0) return invalid("decision must be 0");
+          return std::nullopt;
+        });
     }
     return reject(Errno::nosys, "unknown sub-command");
   }
@@ -652,6 +664,7 @@ const char* subop_name(abi::Op op, std::uint32_t subop) {
         case abi::AcmOp::chgpolicy: return "chgpolicy";
         case abi::AcmOp::relabeldoms: return "relabeldoms";
         case abi::AcmOp::audit_read: return "audit_read";
+        case abi::AcmOp::resource_access: return "resource_access";
       }
       return nullptr;
     case abi::Op::event_channel_op:

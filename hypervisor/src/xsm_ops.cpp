@@ -105,6 +105,35 @@ Reply Hypervisor::handle(Domain& caller, wire::AcmGetDecision& body, Fds& /*fds*
   return Reply::of(request);
 }
 
+Reply Hypervisor::handle(Domain& caller, wire::AcmResourceAccess& body, Fds& /*fds*/) {
+  const auto domid = static_cast<abi::domid_t>(body.args.domid);
+  Domain* user = domains_.find(domid);
+  if (user == nullptr || user->dying) {
+    return Reply::error(Errno::srch, "no domain " + std::to_string(domid));
+  }
+  if (!caller.is_domain0()) {
+    // A guest may only ask for a domain it serves: one it has an
+    // interdomain channel with (its frontend).
+    bool serves = false;
+    for (const abi::evtchn_port_t p : caller.event_channels.allocated()) {
+      const EventChannels::Port* port = caller.event_channels.find(p);
+      if (port != nullptr && port->state == abi::EvtchnState::interdomain &&
+          port->remote_dom == user->id && port->remote_serial == user->serial) {
+        serves = true;
+        break;
+      }
+    }
+    if (!serves) {
+      return Reply::error(Errno::perm, describe(caller) + " has no channel to " + describe(*user));
+    }
+  }
+  const int rc = xsm_->resource_access(ref(*user), body.args.ssidref);
+  if (rc != 0 && rc != -EACCES) return Reply::error(from_negative_errno(rc));
+  abi::AcmResourceAccess out = body.args;
+  out.decision = rc == 0 ? abi::kAcmAccessPermitted : abi::kAcmAccessDenied;
+  return Reply::of(out);
+}
+
 Reply Hypervisor::handle(Domain& /*caller*/, wire::AcmAuditRead& body, Fds& /*fds*/) {
   std::uint64_t next = 0;
   const std::vector<std::string> lines =

@@ -120,6 +120,18 @@ Result<std::int32_t> Connection::get_decision(std::uint32_t get_by1, std::uint32
   return out->decision;
 }
 
+Result<std::int32_t> Connection::resource_access(abi::domid_t domid, std::uint32_t ssidref) {
+  hv::wire::AcmResourceAccess body;
+  body.args.interface_version = abi::kAcmInterfaceVersion;
+  body.args.domid = domid;
+  body.args.ssidref = ssidref;
+  auto message = call_ok("resource_access", body);
+  if (!message) return tl::unexpected(message.error());
+  const auto out = hv::wire::load_exact<abi::AcmResourceAccess>(message->payload);
+  if (!out) return make_error(EPROTO, "resource_access", "response is not an AcmResourceAccess");
+  return out->decision;
+}
+
 Result<abi::AcmStats> Connection::dumpstats() {
   hv::wire::AcmDumpStats body;
   body.args.interface_version = abi::kAcmInterfaceVersion;

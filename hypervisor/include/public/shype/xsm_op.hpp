@@ -21,6 +21,8 @@ enum class AcmOp : std::uint32_t {
   chgpolicy = 6,    // AcmChangePolicy + u32 arrays + fd -> AcmPolicyResult
   relabeldoms = 7,  // AcmRelabel + AcmRelabelEntry[] -> AcmPolicyResult
   audit_read = 100, // AcmAuditRead -> AcmAuditRead + fd (JSON lines)
+  // ABI 1.2, also for guests that serve devices (driver domains):
+  resource_access = 101,  // AcmResourceAccess
 };
 
 inline constexpr std::uint32_t kAcmGetBySsidref = 1;  // ACM_GETBY_ssidref
@@ -101,6 +103,21 @@ struct AcmGetSsid {
   std::uint8_t fingerprint[32];    // OUT: SHA-256 of the active binary policy
 };
 static_assert(sizeof(AcmGetSsid) == 32 + 128 + 128 + 32);
+
+// resource_access (101): may domain `domid` use a resource labeled
+// `ssidref` (its resource label's ssidref under the active policy)? The XSM
+// resource_access hook decides (STE: a type in common) and audits a
+// refusal. Domain-0 may ask about any domain; a guest only about a domain it
+// serves, i.e. one it has an interdomain event channel with (a backend
+// asking for its frontend) - otherwise -EPERM. This is how a driver domain
+// enforces resource labels for the disks it serves.
+struct AcmResourceAccess {
+  std::uint32_t interface_version;
+  std::uint32_t domid;    // IN: the domain using the resource (a frontend)
+  std::uint32_t ssidref;  // IN: the resource's label
+  std::int32_t decision;  // OUT: kAcmAccessPermitted / kAcmAccessDenied
+};
+static_assert(sizeof(AcmResourceAccess) == 16);
 
 struct AcmGetDecision {
   std::uint32_t interface_version;

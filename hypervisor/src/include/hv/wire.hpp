@@ -180,6 +180,10 @@ struct AcmRelabel : OpTraits<abi::Op::xsm_op, sub(abi::AcmOp::relabeldoms)> {
 struct AcmAuditRead : OpTraits<abi::Op::xsm_op, sub(abi::AcmOp::audit_read)> {
   abi::AcmAuditRead args{};
 };
+// The one xsm_op guests may call (a backend asking for its frontend).
+struct AcmResourceAccess : OpTraits<abi::Op::xsm_op, sub(abi::AcmOp::resource_access)> {
+  abi::AcmResourceAccess args{};
+};
 
 // event_channel_op: decoded and range-checked; the handlers come with the
 // next stage.
@@ -230,6 +234,7 @@ using Body = std::variant<XenVersion, ConsoleWrite, ConsoleRead, SchedYield, Sch
                           SetStartInfo,
                           Physinfo, DomainList, AcmSetPolicy, AcmGetPolicy, AcmDumpStats,
                           AcmGetSsid, AcmGetDecision, AcmChangePolicy, AcmRelabel, AcmAuditRead,
+                          AcmResourceAccess,
                           EvtchnAllocUnbound, EvtchnBindInterdomain, EvtchnBindVirq, EvtchnClose,
                           EvtchnSend, EvtchnStatus, GntMapRef, GntUnmapRef, GntCopy, GntQuerySize,
                           GntGrantAccess, GntEndAccess>;

@@ -303,6 +303,10 @@ class Connection {
   [[nodiscard]] Result<std::int32_t> get_decision(std::uint32_t get_by1, std::uint32_t id1,
                                                   std::uint32_t get_by2, std::uint32_t id2,
                                                   abi::AcmHook hook);
+  // xsm_op resource_access: may `domid` use a resource labeled `ssidref`?
+  // kAcmAccessPermitted or kAcmAccessDenied (a denial is audited by the
+  // hypervisor). What a backend asks before it connects a disk.
+  [[nodiscard]] Result<std::int32_t> resource_access(abi::domid_t domid, std::uint32_t ssidref);
   [[nodiscard]] Result<abi::AcmStats> dumpstats();
   [[nodiscard]] Result<AuditChunk> audit_read(std::uint64_t from_seq = 1);
 
