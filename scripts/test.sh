@@ -9,7 +9,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${SHYPE_BUILD_ROOT:-$top/out}
-fuzz_seconds=${SHYPE_FUZZ_SECONDS:-20}
+fuzz_seconds=${SHYPE_FUZZ_SECONDS:-15}
 jobs=$(nproc)
 
 step() { printf '\n== %s == (%ds elapsed)\n' "$*" "$SECONDS"; }
