@@ -49,7 +49,7 @@ class XmDomainsTest : public XmTest {
 
   // The last "counter <n>" the console shows, or -1.
   long last_count() {
-    const std::string log = slurp(root_ / "var/log/xen/console/counter.log");
+    const std::string log = slurp(root_ / "var/log/xen/console/guest-counter.log");
     long last = -1;
     std::istringstream in(log);
     for (std::string line; std::getline(in, line);) {
@@ -72,7 +72,7 @@ TEST_F(XmDomainsTest, SaveAndRestoreKeepTheGuestsStateAndCheckItsLabel) {
   ASSERT_EQ(saved.exit_code, 0) << saved;
   EXPECT_TRUE(fs::exists(work_ / "counter.chk"));
   EXPECT_FALSE(domain_listed("counter"));
-  const std::string before = slurp(root_ / "var/log/xen/console/counter.log");
+  const std::string before = slurp(root_ / "var/log/xen/console/guest-counter.log");
   ASSERT_NE(before.find("counter: suspending at"), std::string::npos) << before;
 
   // While it is saved its Chinese Wall type does not count: B-Bank may run,
@@ -90,10 +90,35 @@ TEST_F(XmDomainsTest, SaveAndRestoreKeepTheGuestsStateAndCheckItsLabel) {
   ASSERT_EQ(restored.exit_code, 0) << restored;
   ASSERT_TRUE(eventually(
       [&] {
-        return slurp(root_ / "var/log/xen/console/counter.log").find("counter: resumed at") !=
+        return slurp(root_ / "var/log/xen/console/guest-counter.log").find("counter: resumed at") !=
                std::string::npos;
       },
       20s, 50ms));
+  const XmResult list = xm({"list", "--label", "counter"});
+  EXPECT_NE(list.out.find("ACM:mytest:A-Bank"), std::string::npos) << list;
+  ok({"destroy", "counter"});
+}
+
+TEST_F(XmDomainsTest, ASaveThatCannotBeWrittenResumesTheDomain) {
+  ok({"setpolicy", "ACM", "mytest"});
+  ok({"create", "counter.xm"});
+  ASSERT_TRUE(eventually([&] { return last_count() >= 1; }, 20s, 50ms)) << "no count";
+  // The directory does not exist: the image cannot be written.
+  const XmResult saved = xm({"save", "counter", "/no/such/dir/counter.chk"});
+  EXPECT_EQ(saved.exit_code, 1) << saved;
+  EXPECT_NE(saved.err.find("Error: Saving counter failed:"), std::string::npos) << saved;
+  EXPECT_NE(saved.err.find("the domain was resumed"), std::string::npos) << saved;
+  EXPECT_FALSE(fs::exists(root_ / "no/such/dir/counter.chk"));
+  // Nothing is lost: it runs on from where it was, with its label.
+  ASSERT_TRUE(domain_listed("counter"));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return slurp(root_ / "var/log/xen/console/guest-counter.log").find("counter: resumed at") !=
+               std::string::npos;
+      },
+      20s, 50ms));
+  const long resumed_at = last_count();
+  ASSERT_TRUE(eventually([&] { return last_count() > resumed_at; }, 20s, 50ms)) << "not counting";
   const XmResult list = xm({"list", "--label", "counter"});
   EXPECT_NE(list.out.find("ACM:mytest:A-Bank"), std::string::npos) << list;
   ok({"destroy", "counter"});

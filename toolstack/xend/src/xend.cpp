@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "acm/file_io.hpp"
+#include "devices/device_host.hpp"
 #include "resources/label_store.hpp"
 #include "resources/root_fs.hpp"
 #include "xend/xend.hpp"
@@ -34,6 +35,12 @@ acm::Status Xend::start() {
                                                     connection.error().to_string());
   }
   hv_ = std::move(*connection);
+  if (auto host = devices::DeviceHost::start(layout_.root, log_)) {
+    devices_ = std::move(*host);
+  } else {
+    log_.warning("no split devices (" + host.error().message +
+                 "); domains get the hypervisor console only");
+  }
   rootfs_ = std::make_unique<resources::RootFs>(layout_.root);
   auto store = resources::ResourceLabelStore::open(layout_.resource_labels,
                                                    resources::RootFs(layout_.root));
@@ -177,6 +184,7 @@ void Xend::tick() {
     const auto found = live.find(it->first);
     if (found == live.end() || found->second.name != it->second.name) {
       log_.info("domain " + it->second.name + " (" + std::to_string(it->first) + ") is gone");
+      release_devices(it->first);
       std::error_code ec;
       fs::remove(layout_.running_domains / (std::to_string(it->first) + ".json"), ec);
       it = running_.erase(it);
@@ -208,6 +216,7 @@ void Xend::tick() {
     log_.info("domain " + name + " (" + std::to_string(domid) + ") " +
               (info.crashed() ? "crashed" : "shut down") + ": " + action);
     (void)hv_->destroy_domain(domid);
+    release_devices(domid);
     if (record != running_.end()) {
       DomainRecord old = record->second;
       drop_record(domid);

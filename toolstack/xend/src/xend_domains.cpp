@@ -89,40 +89,10 @@ RpcResult Xend::start_from_config(const Json& config_json, const std::string& co
   const std::string cwd = config_json.value("xend_cwd", std::string("/"));
   for (const auto& disk : config.disks) {
     if (disk.uname.empty()) continue;  // an empty CD-ROM drive
-    auto name = resources::canonicalize(*rootfs_, disk.uname, cwd, true);
-    if (!name) {
-      return rpc::fail("Block device '" + disk.uname + "' cannot be used: " +
-                       name.error().message);
-    }
-    auto stored = resources_->get(*name);
-    if (!stored) return rpc::fail(stored.error().to_string());
-    acm::Ssidref resource_ssidref = acm::kUnlabeledSsidref;
-    if (*stored) {
-      const resources::ResourceLabel& r = **stored;
-      if (r.type != resources::LabelType::acm) {
-        return rpc::fail("Unknown policy type '" + std::string(resources::label_type_name(r.type)) +
-                         "' in label for resource '" + disk.uname + "'");
-      }
-      if (r.label == resources::kInaccessibleLabel) {
-        return rpc::fail("VM's access to block device '" + disk.uname + "' denied");
-      }
-      if (r.policy == active) {
-        if (label == acm::kUnlabeled && !config.access_control) {
-          return rpc::fail("VM must have a security label to access block device '" +
-                           disk.uname + "'");
-        }
-        const auto known = numbering.resource_label_ssidref(r.label);
-        if (!known) return rpc::fail("VM's access to block device '" + disk.uname + "' denied");
-        resource_ssidref = *known;
-      }
-    }
-    auto shared = hv_->get_decision(abi::kAcmGetBySsidref, *ssidref, abi::kAcmGetBySsidref,
-                                    resource_ssidref, abi::AcmHook::sharing);
-    if (!shared) return rpc::fail("cannot ask the hypervisor: " + shared.error().to_string());
-    if (*shared != abi::kAcmAccessPermitted) {
-      return rpc::fail("VM's access to block device '" + disk.uname + "' denied");
-    }
-    disks.push_back(name->to_string());
+    // The manual's checks and messages (xend_blk.cpp).
+    auto access = check_disk_access(disk.uname, cwd, *ssidref, config.access_control.has_value());
+    if (!access) return tl::unexpected(access.error());
+    disks.push_back(access->resource);
   }
 
   auto kernel = rootfs_->open_in_root(config.kernel, O_RDONLY);
@@ -161,9 +131,16 @@ RpcResult Xend::start_from_config(const Json& config_json, const std::string& co
   if (auto tuned = apply_scheduling(*domid, config_json); !tuned) {
     log_.warning("domain " + config.name + ": " + tuned.error().message);
   }
+  if (auto attached = attach_devices(*domid, config.name, config_json); !attached) {
+    (void)hv_->destroy_domain(*domid);
+    release_devices(*domid);
+    drop_record(*domid);
+    return rpc::fail("starting " + config.name + " failed: " + attached.error().message);
+  }
   if (!paused) {
     if (auto resumed = hv_->unpause_domain(*domid); !resumed) {
       (void)hv_->destroy_domain(*domid);
+      release_devices(*domid);
       drop_record(*domid);
       return rpc::fail("starting the domain failed: " + resumed.error().to_string());
     }
@@ -272,6 +249,7 @@ RpcResult Xend::destroy_domain(const Json& params) {
   if (auto done = hv_->destroy_domain(domain->domid); !done) {
     return rpc::fail("destroying " + domain->name + " failed: " + done.error().to_string());
   }
+  release_devices(domain->domid);
   drop_record(domain->domid);
   log_.info("destroyed domain " + domain->name + " (" + std::to_string(domain->domid) + ")");
   return Json{{"domid", domain->domid}, {"name", domain->name}};

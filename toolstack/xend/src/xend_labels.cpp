@@ -9,6 +9,7 @@
 #include "resources/label_store.hpp"
 #include "resources/resource_name.hpp"
 #include "resources/root_fs.hpp"
+#include "devices/device_host.hpp"
 #include "xend/xend.hpp"
 #include "xend/policy_text.hpp"
 #include "xend/xserr.hpp"
@@ -205,6 +206,7 @@ RpcResult Xend::label_managed(const Json& params) {
       if (detail.empty()) detail = outcome.error().message;
       return relabel_error(Xserr::hv_op_failed, detail);
     }
+    if (devices_) devices_->policy_changed();  // the bridges decide again
     if (auto boot = update_boot_dom0_label(label); !boot) {
       log_.error("Domain-0 relabel: boot entry: " + boot.error().to_string());
     }

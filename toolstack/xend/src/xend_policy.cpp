@@ -18,6 +18,7 @@
 #include "hv/boot_config.hpp"
 #include "resources/label_store.hpp"
 #include "xend/policy_text.hpp"
+#include "devices/device_host.hpp"
 #include "xend/xend.hpp"
 #include "xend/xserr.hpp"
 
@@ -307,6 +308,8 @@ RpcResult Xend::change_policy(ManagedPolicy next, bool reset, const std::string&
     data["hypervisor_errors"] = hv_text;
     return rpc::fail(xserr_text(Xserr::hv_op_failed), std::move(data));
   }
+  // Committed in the hypervisor: the bridges decide again under it.
+  if (devices_) devices_->policy_changed();
   // Committed in the hypervisor: bring the stores in line.
   std::vector<std::string> warnings;
   if (auto w = write_store(layout_, next); !w) warnings.push_back(w.error().to_string());

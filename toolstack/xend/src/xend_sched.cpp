@@ -82,11 +82,23 @@ RpcResult Xend::save_domain(const Json& params) {
                                            bytes.size());
   auto image = hv_->save_domain(domain->domid, view);
   if (!image) return rpc::fail("Saving " + domain->name + " failed: " + image.error().to_string());
+  release_devices(domain->domid);  // it suspended and is gone: its backends go too
   drop_record(domain->domid);
   if (auto written = xc::write_save_file(image->fd.get(), path); !written) {
-    log_.error("save " + domain->name + ": the domain was saved but " + path.string() +
-               " could not be written: " + written.error().to_string());
-    return rpc::fail("Saving " + domain->name + " failed: " + written.error().to_string());
+    // The domain exists only in the image now: bring it back rather than
+    // lose it.
+    log_.error("save " + domain->name + ": " + path.string() +
+               " could not be written: " + written.error().to_string() + "; resuming it");
+    std::string outcome = "the domain was resumed";
+    auto info = xc::inspect_save_image(image->fd.get());
+    if (!info) {
+      outcome = "the domain could not be resumed: " + info.error().to_string();
+    } else if (auto back = restore_image(image->fd.get(), *info, false, "its unsaved image"); !back) {
+      outcome = "the domain could not be resumed: " + back.error().message;
+    }
+    log_.error("save " + domain->name + ": " + outcome);
+    return rpc::fail("Saving " + domain->name + " failed: " + written.error().to_string() + " (" +
+                     outcome + ")");
   }
   log_.info("saved domain " + domain->name + " to " + path.string() + " (" +
             std::to_string(image->size) + " bytes)");
@@ -100,6 +112,12 @@ RpcResult Xend::restore_domain(const Json& params) {
   if (!image) return rpc::fail("Restoring from " + file + " failed: " + image.error().to_string());
   auto info = xc::inspect_save_image(image->fd.get());
   if (!info) return rpc::fail("Restoring from " + file + " failed: " + info.error().to_string());
+  return restore_image(image->fd.get(), *info, params.value("paused", false), file);
+}
+
+RpcResult Xend::restore_image(int image_fd, const xc::SaveImageInfo& image_info, bool paused,
+                              const std::string& file) {
+  const xc::SaveImageInfo* info = &image_info;
   // The label is looked up again under the policy in force now (manual
   // 10.3.3: restore is subject to access control like a start).
   const std::string label = info->label.empty() ? std::string(acm::kUnlabeled) : info->label;
@@ -113,12 +131,27 @@ RpcResult Xend::restore_domain(const Json& params) {
   Json record = Json::parse(info->toolstack_record.begin(), info->toolstack_record.end(), nullptr,
                             false);
   if (record.is_discarded()) record = Json::object();
-  auto domid = hv_->restore_domain(image->fd.get(), *ssidref, params.value("paused", false));
+  // Restored paused: its devices are introduced again before it runs (it
+  // reconnects from _start as on a fresh boot).
+  auto domid = hv_->restore_domain(image_fd, *ssidref, true);
   if (!domid) {
     const auto& e = domid.error();
     if (e.code == EACCES) return rpc::fail("'Domain in conflict set with running domains'");
     if (e.code == EPERM) return rpc::fail("VM is not authorized to run.");
     return rpc::fail("Restoring from " + file + " failed: " + e.to_string());
+  }
+  const Json restored_config = record.value("config", Json::object());
+  if (auto attached = attach_devices(*domid, info->name, restored_config); !attached) {
+    (void)hv_->destroy_domain(*domid);
+    release_devices(*domid);
+    return rpc::fail("Restoring from " + file + " failed: " + attached.error().message);
+  }
+  if (!paused) {
+    if (auto resumed = hv_->unpause_domain(*domid); !resumed) {
+      (void)hv_->destroy_domain(*domid);
+      release_devices(*domid);
+      return rpc::fail("Restoring from " + file + " failed: " + resumed.error().to_string());
+    }
   }
   if (record.contains("config")) {
     DomainRecord r;
@@ -130,8 +163,8 @@ RpcResult Xend::restore_domain(const Json& params) {
     r.managed = record.value("managed", false);
     if (auto saved = save_record(r); saved) running_[*domid] = std::move(r);
   }
-  log_.info("restored domain " + info->name + " (" + std::to_string(*domid) + ") from " +
-            path.string() + " with label " + label);
+  log_.info("restored domain " + info->name + " (" + std::to_string(*domid) + ") from " + file +
+            " with label " + label);
   return Json{{"name", info->name}, {"domid", *domid}};
 }
 

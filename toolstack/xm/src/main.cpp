@@ -4,10 +4,14 @@
 // or, with --json, xend's answer. Errors go to stderr as "Error: ..." and
 // exit with status 1.
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -188,20 +192,184 @@ int cmd_list(Context& ctx, const Args& in) {
   return 0;
 }
 
-// Follows a domain's console until it stops or the user detaches (Ctrl-]).
-int attach_console(Context& ctx, const std::string& domain) {
-  std::uint64_t offset = 0;
-  const bool interactive = ::isatty(STDIN_FILENO) != 0;
-  termios saved{};
-  if (interactive && ::tcgetattr(STDIN_FILENO, &saved) == 0) {
-    termios raw = saved;
+// ---- the console socket (docs/xm.md "Console") ---------------------------------
+
+// The terminal as it was before `xm console` made it raw. Restored on every
+// way out: normal return, exception (RawTerminal's destructor) and the
+// signals that end xm (the handler, which only calls tcsetattr: it is
+// async-signal-safe).
+termios g_saved_terminal{};
+volatile std::sig_atomic_t g_terminal_raw = 0;
+
+void restore_terminal() {
+  if (g_terminal_raw != 0) {
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_terminal);
+    g_terminal_raw = 0;
+  }
+}
+
+extern "C" void restore_terminal_and_die(int signal_number) {
+  restore_terminal();
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+constexpr int kTerminatingSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+// Raw mode on a terminal stdin for the life of the object: every byte goes
+// to the guest as typed (Ctrl-C included), output keeps its newlines.
+class RawTerminal {
+ public:
+  RawTerminal() {
+    if (::isatty(STDIN_FILENO) == 0 || ::tcgetattr(STDIN_FILENO, &g_saved_terminal) != 0) return;
+    for (const int s : kTerminatingSignals) std::signal(s, restore_terminal_and_die);
+    termios raw = g_saved_terminal;
     ::cfmakeraw(&raw);
     raw.c_oflag |= OPOST;
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    g_terminal_raw = 1;
+    if (::tcsetattr(STDIN_FILENO, TCSANOW, &raw) != 0) g_terminal_raw = 0;
+    active_ = true;
   }
-  const auto restore = [&] {
-    if (interactive) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-  };
+  ~RawTerminal() {
+    if (!active_) return;
+    restore_terminal();
+    for (const int s : kTerminatingSignals) std::signal(s, SIG_DFL);
+  }
+  RawTerminal(const RawTerminal&) = delete;
+  RawTerminal& operator=(const RawTerminal&) = delete;
+
+ private:
+  bool active_ = false;
+};
+
+// Ignores SIGPIPE while it lives (a reader of xm's output going away must
+// end the relay through write's EPIPE, with the terminal restored).
+class IgnoreSigpipe {
+ public:
+  IgnoreSigpipe() : old_(std::signal(SIGPIPE, SIG_IGN)) {}
+  ~IgnoreSigpipe() { std::signal(SIGPIPE, old_ == SIG_ERR ? SIG_DFL : old_); }
+  IgnoreSigpipe(const IgnoreSigpipe&) = delete;
+  IgnoreSigpipe& operator=(const IgnoreSigpipe&) = delete;
+
+ private:
+  void (*old_)(int);
+};
+
+bool write_all(int fd, const char* data, std::size_t length) {
+  while (length > 0) {
+    const ssize_t n = ::write(fd, data, length);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    length -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// After stdin ends (piped input), output is still relayed until the guest
+// has been quiet this long, or at most kConsoleDrainMax.
+constexpr auto kConsoleDrainQuiet = std::chrono::milliseconds(1000);
+constexpr auto kConsoleDrainMax = std::chrono::seconds(10);
+constexpr auto kConsoleDetachMax = std::chrono::seconds(2);  // to send what was typed before
+constexpr std::size_t kConsoleInputMax = 4096;  // read from stdin ahead of the socket
+
+// Relays between the terminal (or pipes) and the domain's console socket:
+// the socket's bytes to stdout, stdin's bytes to the socket, until the
+// socket closes (the domain is gone or saved), Ctrl-] (0x1d) is typed, or
+// stdin ends and the output has drained.
+int relay_console(const std::string& domain, const std::string& socket_path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof address.sun_path) {
+    throw Failure{"the console socket path '" + socket_path + "' is too long for a Unix socket"};
+  }
+  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw Failure{std::string("cannot create a socket: ") + std::strerror(errno)};
+  // SAFETY: sockaddr_un is a sockaddr for connect, as the socket API requires.
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    const int error = errno;
+    ::close(fd);
+    throw Failure{"cannot connect to the console of domain '" + domain + "' at '" + socket_path +
+                  "': " + std::strerror(error)};
+  }
+  IgnoreSigpipe no_sigpipe;
+  RawTerminal terminal;
+  using Clock = std::chrono::steady_clock;
+  std::string to_guest;
+  bool stdin_open = true;
+  bool detach = false;
+  Clock::time_point stdin_closed{};
+  Clock::time_point last_output = Clock::now();
+  int status = 0;
+  for (;;) {
+    if (!stdin_open) {
+      // Input is over: what was typed goes out first, then (after end of
+      // input, not after a detach) the output drains. Both bounded.
+      const auto now = Clock::now();
+      if (now >= stdin_closed + (detach ? kConsoleDetachMax : kConsoleDrainMax)) break;
+      if (to_guest.empty() &&
+          (detach || now >= std::max(stdin_closed, last_output) + kConsoleDrainQuiet)) {
+        break;
+      }
+    }
+    pollfd fds[2] = {{fd, static_cast<short>(POLLIN | (to_guest.empty() ? 0 : POLLOUT)), 0},
+                     {STDIN_FILENO, POLLIN, 0}};
+    const nfds_t count = stdin_open && to_guest.size() < kConsoleInputMax ? 2 : 1;
+    const int timeout = stdin_open ? -1 : 100;
+    if (::poll(fds, count, timeout) < 0) {
+      if (errno == EINTR) continue;
+      status = 1;
+      break;
+    }
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      char buffer[4096];
+      const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+      if (n == 0) break;  // the console closed: the domain is gone
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) break;
+      if (n > 0) {
+        if (!write_all(STDOUT_FILENO, buffer, static_cast<std::size_t>(n))) break;
+        last_output = Clock::now();
+      }
+    }
+    if ((fds[0].revents & POLLOUT) != 0 && !to_guest.empty()) {
+      const ssize_t n = ::send(fd, to_guest.data(), to_guest.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) break;
+      if (n > 0) to_guest.erase(0, static_cast<std::size_t>(n));
+    }
+    if (count == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) != 0) {
+      char input[512];
+      const ssize_t n = ::read(STDIN_FILENO, input, sizeof input);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        stdin_open = false;
+        stdin_closed = Clock::now();
+        continue;
+      }
+      std::string_view text(input, static_cast<std::size_t>(n));
+      const auto escape = text.find('\x1d');  // Ctrl-]
+      if (escape != std::string_view::npos) {
+        to_guest.append(text.substr(0, escape));
+        stdin_open = false;
+        detach = true;
+        stdin_closed = Clock::now();
+      } else {
+        to_guest.append(text);
+      }
+    }
+  }
+  ::close(fd);
+  return status;
+}
+
+// The hypervisor's console of a domain without a console socket (started
+// without the device host): polled through xend until the domain stops or
+// the user detaches (Ctrl-]).
+int poll_console(Context& ctx, const std::string& domain) {
+  std::uint64_t offset = 0;
+  RawTerminal terminal;
   bool stdin_open = true;
   try {
     for (;;) {
@@ -235,12 +403,21 @@ int attach_console(Context& ctx, const std::string& domain) {
       }
     }
   } catch (const Failure& f) {
-    restore();
     if (f.message.find("does not exist") != std::string::npos) return 0;  // the domain ended
     throw;
   }
-  restore();
   return 0;
+}
+
+// Attaches to a domain's console: its console socket when the device host
+// serves it, else the hypervisor's console (polled through xend).
+int attach_console(Context& ctx, const std::string& domain) {
+  Json where = ctx.call("domain.console_path", {{"domain", domain}});
+  if (where.contains("socket") && where["socket"].is_string()) {
+    return relay_console(domain, where["socket"].get<std::string>());
+  }
+  ctx.call("domain.console_read", {{"domain", domain}, {"offset", 0}});
+  return poll_console(ctx, domain);
 }
 
 Json config_params(Context& ctx, Args& args, const char* what) {
@@ -356,7 +533,6 @@ int cmd_uptime(Context& ctx, const Args& args) {
 
 int cmd_console(Context& ctx, const Args& args) {
   need(args, 1, 1, "console needs a domain name");
-  ctx.call("domain.console_read", {{"domain", args[0]}, {"offset", 0}});
   return attach_console(ctx, args[0]);
 }
 
@@ -696,6 +872,184 @@ int cmd_resources(Context& ctx, const Args& args) {
   return 0;
 }
 
+// ---- block devices (docs/devices-block.md) ----------------------------------
+
+// xm block-list <Domain>: Xen's columns.
+int cmd_block_list(Context& ctx, const Args& args) {
+  need(args, 1, 1, "block-list needs a domain");
+  Json result = ctx.call("block.list", {{"domain", args[0]}});
+  if (ctx.json) {
+    print_json(result);
+    return 0;
+  }
+  std::printf("%-5s %-3s %-6s %-5s %-6s %-8s %s\n", "Vdev", "BE", "handle", "state", "evt-ch",
+              "ring-ref", "BE-path");
+  for (const auto& d : result.value("devices", Json::array())) {
+    std::printf("%-5u %-3u %-6u %-5u %-6lld %-8lld %s\n", d.value("devid", 0u),
+                d.value("backend", 0u), 0u, d.value("backend_state", 0u),
+                d.value("event_channel", -1LL), d.value("ring_ref", -1LL),
+                d.value("backend_path", std::string()).c_str());
+  }
+  return 0;
+}
+
+// xm block-attach <Domain> <BackDev> <FrontDev> <Mode> [BackDomain]
+int cmd_block_attach(Context& ctx, const Args& args) {
+  need(args, 4, 5, "block-attach needs a domain, a resource, a virtual device and a mode");
+  Json params = {{"domain", args[0]}, {"uname", args[1]}, {"vdev", args[2]},
+                 {"mode", args[3]},   {"cwd", ctx.cwd()}};
+  if (args.size() == 5) params["backend"] = args[4];
+  ctx.call("block.attach", params);
+  return 0;
+}
+
+// xm block-detach <Domain> <DevId|vdev>
+int cmd_block_detach(Context& ctx, const Args& in) {
+  Args args = in;
+  const bool force = take_flag(args, {"-f", "--force"});
+  need(args, 2, 2, "block-detach needs a domain and a device");
+  ctx.call("block.detach", {{"domain", args[0]}, {"device", args[1]}, {"force", force}});
+  return 0;
+}
+
+// ---- network interfaces (docs/devices-net.md) -------------------------------
+
+// xm network-list <Domain>: Xen's columns, then the bridge and the frame
+// counters (TX/RX: frames from / delivered to the guest; Denied: frames the
+// label policy kept from another domain; Dropped: frames for the guest that
+// found no rx buffer; Errors: tx requests refused as malformed).
+int cmd_network_list(Context& ctx, const Args& args) {
+  need(args, 1, 1, "network-list needs a domain");
+  Json result = ctx.call("network.list", {{"domain", args[0]}});
+  if (ctx.json) {
+    print_json(result);
+    return 0;
+  }
+  std::printf("%-3s %-3s %-17s %-6s %-5s %-6s %-15s %-40s %-8s %-8s %-8s %-6s %-7s %s\n", "Idx",
+              "BE", "MAC Addr.", "handle", "state", "evt-ch", "tx-/rx-ring-ref", "BE-path",
+              "Bridge", "TX", "RX", "Denied", "Dropped", "Errors");
+  for (const auto& v : result.value("devices", Json::array())) {
+    const std::string rings = std::to_string(v.value("tx_ring_ref", -1LL)) + "/" +
+                              std::to_string(v.value("rx_ring_ref", -1LL));
+    std::printf("%-3u %-3u %-17s %-6u %-5u %-6lld %-15s %-40s %-8s %-8llu %-8llu %-8llu %-6llu %-7llu\n",
+                v.value("devid", 0u), v.value("backend", 0u),
+                v.value("mac", std::string()).c_str(), v.value("devid", 0u),
+                v.value("backend_state", 0u), v.value("event_channel", -1LL), rings.c_str(),
+                v.value("backend_path", std::string()).c_str(),
+                v.value("bridge", std::string()).c_str(), v.value("tx_frames", 0ULL),
+                v.value("rx_frames", 0ULL), v.value("denied_frames", 0ULL),
+                v.value("dropped_frames", 0ULL), v.value("errors", 0ULL));
+  }
+  return 0;
+}
+
+// xm network-attach <Domain> [mac=<mac>] [bridge=<bridge>] [backend=<BackDomain>]
+int cmd_network_attach(Context& ctx, const Args& args) {
+  need(args, 1, 4, "network-attach needs a domain");
+  Json params = {{"domain", args[0]}};
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const auto eq = args[i].find('=');
+    const std::string key = eq == std::string::npos ? args[i] : args[i].substr(0, eq);
+    if (eq == std::string::npos || (key != "mac" && key != "bridge" && key != "backend")) {
+      throw Failure{"Unexpected argument '" + args[i] + "' (expected mac=, bridge= or backend=)",
+                    true};
+    }
+    params[key] = args[i].substr(eq + 1);
+  }
+  Json result = ctx.call("network.attach", params);
+  if (ctx.json) print_json(result);
+  return 0;
+}
+
+// xm network-detach <Domain> <DevId>
+int cmd_network_detach(Context& ctx, const Args& in) {
+  Args args = in;
+  const bool force = take_flag(args, {"-f", "--force"});
+  need(args, 2, 2, "network-detach needs a domain and a device id");
+  ctx.call("network.detach", {{"domain", args[0]}, {"devid", args[1]}, {"force", force}});
+  return 0;
+}
+
+// ---- xenstore (docs/xm.md "xenstore") -----------------------------------------
+
+// A value as Xen's xenstore-ls shows it: printable ASCII as is, quotes and
+// backslashes escaped, anything else as \xNN.
+std::string xenstore_printable(const std::string& value) {
+  std::string out;
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", byte);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+// xm xenstore-ls [-p] [path]: the tree below `path` (default /), one node a
+// line, indented one space per level: `name = "value"` (-p: and its
+// permissions).
+int cmd_xenstore_ls(Context& ctx, const Args& in) {
+  Args args = in;
+  const bool perms = take_flag(args, {"-p"});
+  need(args, 0, 1, "xenstore-ls takes at most one path");
+  const std::string path = args.empty() ? "/" : args[0];
+  Json result = ctx.call("xenstore.ls", {{"path", path}});
+  if (ctx.json) {
+    print_json(result);
+    return 0;
+  }
+  const Json& nodes = result["nodes"];
+  if (nodes.empty()) return 0;
+  const std::string top = nodes[0].value("path", std::string());
+  const auto depth_of = [](const std::string& p) {
+    return static_cast<std::size_t>(std::count(p.begin(), p.end(), '/'));
+  };
+  const std::size_t top_depth = top == "/" ? 0 : depth_of(top);
+  for (std::size_t i = 1; i < nodes.size(); ++i) {
+    const std::string p = nodes[i].value("path", std::string());
+    const std::size_t depth = depth_of(p) - top_depth - 1;
+    std::string line(depth, ' ');
+    line += p.substr(p.rfind('/') + 1) + " = \"" +
+            xenstore_printable(nodes[i].value("value", std::string())) + "\"";
+    if (perms) line += "  (" + nodes[i].value("perms", std::string()) + ")";
+    print(line + "\n");
+  }
+  if (result.value("truncated", false)) std::fprintf(stderr, "(listing truncated)\n");
+  return 0;
+}
+
+int cmd_xenstore_read(Context& ctx, const Args& args) {
+  if (args.empty()) throw Failure{"xenstore-read needs a path", true};
+  for (const auto& path : args) {
+    Json result = ctx.call("xenstore.read", {{"path", path}});
+    print(result.value("value", std::string()) + "\n");
+  }
+  return 0;
+}
+
+int cmd_xenstore_write(Context& ctx, const Args& args) {
+  if (args.empty() || args.size() % 2 != 0) {
+    throw Failure{"xenstore-write needs path and value pairs", true};
+  }
+  for (std::size_t i = 0; i < args.size(); i += 2) {
+    ctx.call("xenstore.write", {{"path", args[i]}, {"value", args[i + 1]}});
+  }
+  return 0;
+}
+
+int cmd_xenstore_chmod(Context& ctx, const Args& args) {
+  if (args.size() < 2) throw Failure{"xenstore-chmod needs a path and permissions", true};
+  ctx.call("xenstore.chmod", {{"path", args[0]}, {"perms", Args(args.begin() + 1, args.end())}});
+  return 0;
+}
+
 int cmd_help(Context& ctx, const Args& args);
 
 const std::vector<Command>& commands() {
@@ -727,6 +1081,18 @@ const std::vector<Command>& commands() {
       {"vcpu-pin", "<Domain> <VCPU|all> <CPUs|all>", "Set which CPUs a VCPU can use.",
        cmd_vcpu_pin, false},
       {"dry-run", "<ConfigFile>", "Test if a domain can access its resources.", cmd_dry_run},
+      {"block-attach", "<Domain> <BackDev> <FrontDev> <Mode> [BackDomain]",
+       "Create a new virtual block device.", cmd_block_attach},
+      {"block-detach", "<Domain> <DevId>", "Destroy a domain's virtual block device.",
+       cmd_block_detach},
+      {"block-list", "<Domain>", "List virtual block devices for a domain.",
+       cmd_block_list},
+      {"network-attach", "<Domain> [mac=<mac>] [bridge=<bridge>]",
+       "Create a new virtual network device.", cmd_network_attach},
+      {"network-detach", "<Domain> <DevId> [-f]", "Destroy a domain's virtual network device.",
+       cmd_network_detach},
+      {"network-list", "<Domain>", "List virtual network interfaces for a domain.",
+       cmd_network_list},
       {"addlabel",
        "<label> {dom <ConfigFile>|res <resource>|mgt <managed domain>}\n                    [<policy>]",
        "Add security label to domain.", cmd_addlabel},
@@ -750,6 +1116,14 @@ const std::vector<Command>& commands() {
       {"cfgbootpolicy", "<policy> [boot-title]",
        "Install a built policy for the next boot (3.0/3.1 style).", cmd_cfgbootpolicy, false},
       {"audit", "[--from N]", "Show the hypervisor's access-control audit records.", cmd_audit},
+      {"xenstore-ls", "[-p] [Path]", "List xenstore below <Path> (-p: with permissions).",
+       cmd_xenstore_ls, false},
+      {"xenstore-read", "<Path>...", "Print xenstore values.", cmd_xenstore_read, false},
+      {"xenstore-write", "<Path> <Value>...", "Write xenstore values (as Domain-0).",
+       cmd_xenstore_write, false},
+      {"xenstore-chmod", "<Path> <Perm>...",
+       "Set a node's permissions (n/r/w/b and a domain id; the first is the owner).",
+       cmd_xenstore_chmod, false},
       {"help", "[--long] [<command>]", "Display this message or help on a command.", cmd_help},
   };
   return table;

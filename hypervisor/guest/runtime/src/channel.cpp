@@ -2,6 +2,8 @@
 // hypercall() on top.
 #include "shype/guest/channel.hpp"
 
+#include "shype/guest/event_channel.hpp"
+
 #include "internal.hpp"
 #include "shype/guest/runtime.hpp"
 #include "shype/guest/syscall.hpp"
@@ -147,6 +149,34 @@ namespace detail {
 
 void channel_lost() {
   sys::exit_group(kExitChannelLost);
+}
+
+std::uint32_t absorb_event_notifications() {
+  channel::poll_incoming();
+  std::uint32_t handled = 0;
+  std::size_t kept = 0;
+  const std::size_t count = g_channel.queue_count;
+  for (std::size_t i = 0; i < count; ++i) {
+    Notification& n = g_queue[(g_channel.queue_head + i) % kQueueCapacity];
+    if (n.op == abi::Op::event_channel_op) {
+      (void)evtchn::handle_event_notification(&n);
+      ++handled;
+      continue;
+    }
+    if (kept != i) {
+      Notification& to = g_queue[(g_channel.queue_head + kept) % kQueueCapacity];
+      to.op = n.op;
+      to.subop = n.subop;
+      to.length = n.length;
+      to.fd_count = n.fd_count;
+      for (std::uint32_t f = 0; f < n.fd_count; ++f)
+        to.fds[f] = n.fds[f];
+      memcpy(to.payload, n.payload, n.length);
+    }
+    ++kept;
+  }
+  g_channel.queue_count = kept;
+  return handled;
 }
 
 bool notification_pending() {

@@ -57,6 +57,9 @@ class ConsoleBuffer {
 }  // namespace
 
 int console_write(const char* bytes, std::size_t length) {
+  // With devices the console is the ring (the console daemon logs it);
+  // without, the hypervisor's console.
+  if (detail::console_ring_connected()) return detail::console_ring_write(bytes, length);
   while (length > 0) {
     const std::size_t piece = length < abi::kMaxPayload ? length : abi::kMaxPayload;
     const int status = hypercall(abi::Op::console_io,

@@ -20,6 +20,23 @@ namespace shype::guest::detail {
 // The hypervisor closed the channel (or it broke): exit.
 [[noreturn]] void channel_lost();
 
+// Hands every queued event-channel notification (bound_notice,
+// closed_notice) to evtchn::handle_event_notification, keeping the others
+// queued in order for the kernel; returns how many it handled.
+std::uint32_t absorb_event_notifications();
+
+// Device bootstrap (devices.cpp): connects the console ring and xenstore
+// when Domain-0 gave this domain devices; nullptr on success (or without
+// devices), else what went wrong.
+const char* start_devices();
+// Whether console output goes to the console ring.
+[[nodiscard]] bool console_ring_connected();
+// Writes to the console ring (waiting, bounded, while it is full).
+int console_ring_write(const char* bytes, std::size_t length);
+// Waits politely for any event, at most timeout_ns: event-channel
+// notices are absorbed, other notifications stay queued for the kernel.
+void wait_a_little(std::int64_t timeout_ns);
+
 // Whether a notification is queued.
 [[nodiscard]] bool notification_pending();
 

@@ -142,6 +142,7 @@ void shype_guest_start(std::uint64_t* stack) {
   map_shared_info();
   map_memory();
   handshake();
+  if (const char* failed = detail::start_devices(); failed != nullptr) fatal(failed);
   const int result = guest_main(argc, argv);
   shutdown(result == 0 ? shype::abi::ShutdownReason::poweroff : shype::abi::ShutdownReason::crash);
 }

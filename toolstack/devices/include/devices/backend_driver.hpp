@@ -26,6 +26,7 @@ struct BackendStats {
   std::uint64_t errors = 0;    // answered with an error
   std::uint64_t delivered = 0; // net: frames delivered to the guest
   std::uint64_t denied = 0;    // net: frames from the guest refused by the policy
+  std::uint64_t dropped = 0;   // net: frames for the guest dropped (no rx buffer posted)
 };
 
 class BackendDriver {
@@ -38,6 +39,10 @@ class BackendDriver {
                                                           std::uint32_t devid) const = 0;
   // Drops every device of `domid` (as frontend) at once: the domain is gone.
   virtual void release_frontend(abi::domid_t domid) = 0;
+  // The policy or a label changed (xend: setpolicy, run-time update,
+  // resetpolicy, relabel): decisions cached by the driver are dropped.
+  // netback's bridges cache one per pair of domains.
+  virtual void policy_changed() {}
 };
 
 // Domain-0's drivers, created by the device host on its thread.

@@ -66,6 +66,8 @@ struct DiskInfo {
   std::int64_t event_channel = -1;
   std::uint64_t requests = 0;   // served
   std::uint64_t errors = 0;     // answered with an error
+  std::string mode;             // "r", "w" or "w!"
+  std::string backend_path;     // the backend directory in xenstore
 };
 
 struct VifInfo {
@@ -78,6 +80,12 @@ struct VifInfo {
   std::uint64_t tx_frames = 0;       // from the guest
   std::uint64_t rx_frames = 0;       // to the guest
   std::uint64_t denied_frames = 0;   // from the guest, refused by the policy
+  std::uint64_t errors = 0;          // tx requests answered with an error
+  std::uint64_t dropped_frames = 0;  // to the guest, dropped: no rx buffer posted
+  std::int64_t event_channel = -1;   // as the frontend published them (-1: not yet)
+  std::int64_t tx_ring_ref = -1;
+  std::int64_t rx_ring_ref = -1;
+  std::string backend_path;          // the backend directory in xenstore
 };
 
 class DeviceHost {
@@ -116,6 +124,10 @@ class DeviceHost {
   [[nodiscard]] virtual Status detach_vif(abi::domid_t domid, std::uint32_t devid,
                                           std::chrono::milliseconds wait) = 0;
   [[nodiscard]] virtual Result<std::vector<VifInfo>> list_vifs(abi::domid_t domid) = 0;
+  // The policy or a label changed (setpolicy, a run-time update,
+  // resetpolicy, relabel): the bridges drop their cached sharing decisions
+  // so the next frame between two domains is decided under the new policy.
+  virtual void policy_changed() {}
 
   // Where `xm console` connects for a domain (a Unix stream socket, root
   // and xend's user only): bytes written go to the guest's console input,
@@ -123,6 +135,39 @@ class DeviceHost {
   [[nodiscard]] virtual std::filesystem::path console_socket(abi::domid_t domid) const = 0;
   // The domain's console log file.
   [[nodiscard]] virtual std::filesystem::path console_log(const std::string& name) const = 0;
+
+  // Domain-0's tools' view of xenstore (xm xenstore-ls / -read / -write),
+  // as Domain-0, which may read and write anything. Errors name the path
+  // and the errno (ENOENT, EINVAL...).
+  struct XenstoreEntry {
+    std::string path;   // absolute
+    std::string value;
+    std::string perms;  // "n0 r5": owner first (xs_wire.hpp)
+  };
+  // `path` and every node below it, depth first, at most `limit` entries.
+  [[nodiscard]] virtual Result<std::vector<XenstoreEntry>> xenstore_list(const std::string& path,
+                                                                         std::size_t limit) {
+    (void)path;
+    (void)limit;
+    return acm::make_error(acm::Errc::io_error, "this device host has no xenstore");
+  }
+  [[nodiscard]] virtual Result<std::string> xenstore_read(const std::string& path) {
+    (void)path;
+    return acm::make_error(acm::Errc::io_error, "this device host has no xenstore");
+  }
+  [[nodiscard]] virtual Status xenstore_write(const std::string& path, const std::string& value) {
+    (void)path;
+    (void)value;
+    return acm::make_error(acm::Errc::io_error, "this device host has no xenstore");
+  }
+  // Sets a node's permissions (xenstore-chmod): `perms` as Xen writes them
+  // ("n1", "r3", ...), the first naming the owner.
+  [[nodiscard]] virtual Status xenstore_chmod(const std::string& path,
+                                              const std::vector<std::string>& perms) {
+    (void)path;
+    (void)perms;
+    return acm::make_error(acm::Errc::io_error, "this device host has no xenstore");
+  }
 };
 
 // Xen's device number for a vdev name (xvda -> 51712 = (202 << 8) | 0,

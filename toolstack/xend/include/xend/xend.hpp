@@ -33,6 +33,10 @@
 #include "xend/layout.hpp"
 #include "xenctrl/connection.hpp"
 
+namespace shype::devices {
+class DeviceHost;
+}  // namespace shype::devices
+
 namespace shype::resources {
 class ResourceLabelStore;
 class RootFs;
@@ -131,6 +135,11 @@ class Xend {
   RpcResult console_write(const Json& params);
   RpcResult save_domain(const Json& params);
   RpcResult restore_domain(const Json& params);
+  // Restores the image in `image_fd` (inspected: `info`) under the active
+  // policy, with its devices; `file` names it in messages. Used by
+  // restore_domain and by save_domain when the file cannot be written.
+  RpcResult restore_image(int image_fd, const xc::SaveImageInfo& info, bool paused,
+                          const std::string& file);
   RpcResult sched_credit(const Json& params);
   RpcResult vcpu_pin(const Json& params);
   RpcResult vcpu_list(const Json& params);
@@ -148,6 +157,45 @@ class Xend {
   // the domain runs (or is paused) and is recorded.
   RpcResult start_from_config(const Json& config_json, const std::string& config_file,
                               bool paused, bool managed);
+  // --- devices (xend_devices.cpp) ---
+  // A new paused domain's devices: console and xenstore (introduce), then
+  // its disks and vifs. On failure the caller destroys the domain.
+  [[nodiscard]] acm::Status attach_devices(std::uint16_t domid, const std::string& name,
+                                           const Json& config_json);
+  [[nodiscard]] acm::Status attach_config_disks(std::uint16_t domid, const Json& config_json);
+  [[nodiscard]] acm::Status attach_config_vifs(std::uint16_t domid, const Json& config_json);
+  // The domain is gone or going (destroyed, shut down, crashed, saved).
+  void release_devices(std::uint16_t domid);
+  RpcResult console_path(const Json& params);
+  // Domain-0's view of xenstore (xm xenstore-ls / -read / -write).
+  RpcResult xenstore_ls(const Json& params);
+  RpcResult xenstore_read(const Json& params);
+  RpcResult xenstore_write(const Json& params);
+  RpcResult xenstore_chmod(const Json& params);
+  // --- block devices (xend_blk.cpp) ---
+  // The create checks of one disk (manual 10.2.6): its canonical name and
+  // its label's ssidref under the active policy, or the manual's refusal.
+  struct DiskAccess {
+    std::string resource;
+    std::uint32_t ssidref = 0;
+  };
+  [[nodiscard]] rpc::Result<DiskAccess> check_disk_access(const std::string& uname,
+                                                          const std::string& cwd,
+                                                          std::uint32_t vm_ssidref, bool labeled);
+  // The backend domain of a disk (`backend=`): Domain-0, or a running
+  // driver domain that holds the resource.
+  [[nodiscard]] rpc::Result<abi::domid_t> disk_backend(const std::optional<std::string>& text,
+                                                       const DiskAccess& access,
+                                                       const std::string& uname,
+                                                       abi::domid_t frontend);
+  RpcResult block_list(const Json& params);
+  RpcResult block_attach(const Json& params);
+  RpcResult block_detach(const Json& params);
+  // --- network interfaces (xend_net.cpp) ---
+  RpcResult network_list(const Json& params);
+  RpcResult network_attach(const Json& params);
+  RpcResult network_detach(const Json& params);
+
   // cpu_weight, cpu_cap and cpus of a configuration, applied to a new domain.
   [[nodiscard]] acm::Status apply_scheduling(std::uint16_t domid, const Json& config_json);
 
@@ -159,6 +207,7 @@ class Xend {
   std::unique_ptr<resources::ResourceLabelStore> resources_;
   std::optional<ManagedPolicy> policy_;
   std::map<std::uint16_t, DomainRecord> running_;
+  std::unique_ptr<devices::DeviceHost> devices_;  // the split-device host (docs/devices.md)
 };
 
 }  // namespace shype::xend

@@ -1,0 +1,223 @@
+// A driver domain (manual 10.3.4's virtual I/O server) end to end, under
+// the example.vio policy (policies/example/vio-security_policy.xml): the
+// VIO domain (label VIOServer, carrying the A-Bank workload types) gets its
+// disks from Domain-0 and serves them to A-Bank department domains
+// (`backend=vio` in their disk specs). Data written by a client travels
+// client -> VIO -> Domain-0 -> the host file. The VIO domain checks each
+// client against the disk's resource label itself (xsm_op resource_access);
+// a B-Bank domain never gets a disk from it.
+#include <nlohmann/json.hpp>
+
+#include "xm_fixture.hpp"
+
+namespace shype::testing {
+namespace {
+
+inline const fs::path kGuestDisk = GUEST_DISK_PATH;
+inline const fs::path kGuestVio = GUEST_VIO_PATH;
+constexpr const char* kDiskKernel = "/boot/guest_disk";
+constexpr const char* kVioKernel = "/boot/guest_vio";
+constexpr std::size_t kImageBytes = 2 * 1024 * 1024;
+constexpr const char* kSuImage = "file:/home/xen/vio/su.img";
+constexpr const char* kMaImage = "file:/home/xen/vio/ma.img";
+
+// The guest_disk pattern (kernels/disk.cpp).
+std::uint32_t fnv1a32(const std::string& text) {
+  std::uint32_t h = 2166136261u;
+  for (const char c : text) {
+    h ^= static_cast<std::uint8_t>(c);
+    h *= 16777619u;
+  }
+  return h;
+}
+
+std::uint8_t pattern_byte(std::uint32_t seed, std::uint64_t offset) {
+  const std::uint32_t word = seed ^ static_cast<std::uint32_t>((offset / 4) * 2654435761u);
+  return static_cast<std::uint8_t>(word >> ((offset % 4) * 8));
+}
+
+class XmVio : public XmTest {
+ protected:
+  void populate_root() override {
+    XmTest::populate_root();
+    fs::copy_file(kGuestDisk, root_ / fs::path(kDiskKernel).relative_path(),
+                  fs::copy_options::overwrite_existing);
+    fs::copy_file(kGuestVio, root_ / fs::path(kVioKernel).relative_path(),
+                  fs::copy_options::overwrite_existing);
+    fs::copy_file(kSourceDir / "policies/example/vio-security_policy.xml",
+                  root_ / "etc/xen/acm-security/policies/example/vio-security_policy.xml",
+                  fs::copy_options::overwrite_existing);
+  }
+
+  void SetUp() override {
+    XmTest::SetUp();
+    if (HasFatalFailure()) return;
+    const XmResult r = xm({"setpolicy", "ACM", "example.vio"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    for (const char* image : {kSuImage, kMaImage}) {
+      const std::string path = std::string(image).substr(5);
+      write_file(root_ / path.substr(1), std::string(kImageBytes, '\0'));
+    }
+    quietly({"addlabel", "A-Bank.SecurityUnderwriting", "res", kSuImage});
+    quietly({"addlabel", "A-Bank.MarketAnalysis", "res", kMaImage});
+  }
+
+  void make_config(const std::string& name, const std::string& label_name,
+                   const std::string& kernel, const std::vector<std::string>& disks,
+                   const std::string& extra) {
+    std::string text = "kernel = \"" + kernel + "\"\nmemory = 16\nname = \"" + name +
+                       "\"\nextra = \"" + extra + "\"\ndisk = [";
+    for (std::size_t i = 0; i < disks.size(); ++i)
+      text += (i == 0 ? "'" : ", '") + disks[i] + "'";
+    text += "]\n";
+    write_file(work_ / (name + ".xm"), text);
+    quietly({"addlabel", label_name, "dom", name + ".xm"});
+  }
+
+  fs::path console_log(const std::string& name) {
+    return root_ / "var/log/xen/console" / ("guest-" + name + ".log");
+  }
+
+  bool console_shows(const std::string& name, const std::string& text,
+                     std::chrono::milliseconds timeout = 60s) {
+    return eventually(
+        [&] { return slurp(console_log(name)).find(text) != std::string::npos; }, timeout, 100ms);
+  }
+
+  // The domain id `xm list <name>` shows.
+  std::string domid_of(const std::string& name) {
+    const XmResult r = xm({"list", name});
+    const auto lines = normalized_lines(r.out);
+    if (lines.size() < 2) return "";
+    const auto words = split_words(lines[1]);
+    return words.size() > 1 ? words[1] : "";
+  }
+
+  void start_vio() {
+    make_config("vio", "VIOServer", kVioKernel,
+                {std::string(kSuImage) + ",xvda,w", std::string(kMaImage) + ",xvdb,w"}, "");
+    const XmResult r = xm({"create", "vio.xm"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    ASSERT_TRUE(console_shows("vio", "vio: serving 2 disks")) << slurp(console_log("vio"));
+  }
+};
+
+// The departments' disks through the VIO server: the data lands in the host
+// files, each department in its own.
+TEST_F(XmVio, ServesEachDepartmentItsOwnDisk) {
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  make_config("su", "A-Bank.SecurityUnderwriting", kDiskKernel,
+              {std::string(kSuImage) + ",xvda,w,backend=vio"}, "mode=pattern start=8 sectors=300");
+  const XmResult su = xm({"create", "su.xm"});
+  ASSERT_EQ(su.exit_code, 0) << su;
+  ASSERT_TRUE(console_shows("su", "disk xvda: wrote 300 sectors, read back OK"))
+      << slurp(console_log("su")) << "\n--- vio\n" << slurp(console_log("vio"));
+  EXPECT_TRUE(console_shows("vio", "blkback: serving file:/home/xen/vio/su.img to domain"))
+      << slurp(console_log("vio"));
+
+  const XmResult list = xm({"--json", "block-list", "su"});
+  ASSERT_EQ(list.exit_code, 0) << list;
+  const auto rows = nlohmann::json::parse(list.out).value("devices", nlohmann::json::array());
+  ASSERT_EQ(rows.size(), 1u) << list;
+  EXPECT_EQ(rows[0].value("backend_state", 0), 4);
+
+  // The pattern crossed two hops and is in the host file.
+  xm({"destroy", "su"});
+  const std::string bytes = slurp(root_ / "home/xen/vio/su.img");
+  ASSERT_EQ(bytes.size(), kImageBytes);
+  const std::uint32_t seed = fnv1a32("su");
+  std::size_t wrong = 0;
+  for (std::uint64_t o = 8 * 512; o < (8 + 300) * 512; ++o) {
+    if (static_cast<std::uint8_t>(bytes[o]) != pattern_byte(seed, o)) ++wrong;
+  }
+  EXPECT_EQ(wrong, 0u) << "bytes of su.img that do not hold the client's pattern";
+  EXPECT_EQ(slurp(root_ / "home/xen/vio/ma.img"), std::string(kImageBytes, '\0'))
+      << "the other department's disk was touched";
+}
+
+// A B-Bank domain gets nothing from the VIO server: xend refuses the
+// disk's label, and the hypervisor would refuse the channel besides.
+TEST_F(XmVio, RefusedForBBank) {
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  make_config("bb", "B-Bank", kDiskKernel, {std::string(kSuImage) + ",xvda,w,backend=vio"},
+              "mode=pattern sectors=8");
+  const XmResult r = xm({"create", "bb.xm"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_EQ(r.err, "Error: VM's access to block device 'file:/home/xen/vio/su.img' denied\n");
+  EXPECT_FALSE(domain_listed("bb"));
+}
+
+// The VIO domain enforces the resource labels itself: a device written
+// into its xenstore directory behind xend's back (as Domain-0), offering
+// the SecurityUnderwriting disk to a MarketAnalysis domain, is refused by
+// the VIO domain after the hypervisor's resource_access check, and the
+// hypervisor audits the refusal. The client never gets the disk.
+TEST_F(XmVio, EnforcesResourceLabelsItself) {
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  // A legitimate client first, to learn the disk's resource ssidref.
+  make_config("su", "A-Bank.SecurityUnderwriting", kDiskKernel,
+              {std::string(kSuImage) + ",xvda,w,backend=vio"}, "mode=pattern sectors=8");
+  ASSERT_EQ(xm({"create", "su.xm"}).exit_code, 0);
+  ASSERT_TRUE(console_shows("su", "disk xvda: wrote 8 sectors, read back OK"))
+      << slurp(console_log("su"));
+  const std::string vio = domid_of("vio");
+  const std::string su = domid_of("su");
+  ASSERT_FALSE(vio.empty());
+  const std::string legit = "/local/domain/" + vio + "/backend/vbd/" + su + "/51712";
+  const XmResult ssidref = xm({"xenstore-read", legit + "/resource-ssidref"});
+  ASSERT_EQ(ssidref.exit_code, 0) << ssidref;
+  const std::string su_ssidref = ssidref.out.substr(0, ssidref.out.find('\n'));
+
+  // The two departments are in one conflict set (Chinese Wall): one at a time.
+  ASSERT_EQ(xm({"destroy", "su"}).exit_code, 0);
+  make_config("ma", "A-Bank.MarketAnalysis", kDiskKernel, {}, "mode=none");
+  const XmResult created = xm({"create", "ma.xm"});
+  ASSERT_EQ(created.exit_code, 0) << created;
+  const std::string ma = domid_of("ma");
+  const std::string be = "/local/domain/" + vio + "/backend/vbd/" + ma + "/51712";
+  const std::string fe = "/local/domain/" + ma + "/device/vbd/51712";
+  // Each directory is made and given xend's permissions (docs/devices.md:
+  // each side may read the other's) before anything is put in it; the
+  // states come last, as xend writes them.
+  const auto ok = [&](const std::vector<std::string>& args) {
+    const XmResult r = xm(args);
+    ASSERT_EQ(r.exit_code, 0) << r;
+  };
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-write", be + "/frontend", fe}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-chmod", be, "n" + vio, "r" + ma}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-chmod", be + "/frontend", "n" + vio, "r" + ma}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-write", be + "/frontend-id", ma, be + "/params", kSuImage,
+                              be + "/mode", "w", be + "/resource-ssidref", su_ssidref}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-write", fe + "/backend-id", vio}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-chmod", fe, "n" + ma, "r" + vio}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-chmod", fe + "/backend-id", "n" + ma, "r" + vio}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-write", fe + "/backend", be, fe + "/virtual-device",
+                              "51712", be + "/state", "1", fe + "/state", "1"}));
+  EXPECT_TRUE(console_shows("vio", "blkback: device 51712 of domain " + ma + " refused: access to " +
+                                       std::string(kSuImage) + " denied by the policy"))
+      << slurp(console_log("vio")) << "\n--- ma\n" << slurp(console_log("ma")) << "\n"
+      << xm({"xenstore-ls", "/local/domain/" + vio + "/backend"}).out << "\n"
+      << xm({"xenstore-ls", "/local/domain/" + ma}).out;
+  EXPECT_TRUE(console_shows("ma", "refused")) << slurp(console_log("ma"));
+  EXPECT_EQ(slurp(console_log("ma")).find("read back OK"), std::string::npos);
+  const XmResult audit = xm({"audit"});
+  EXPECT_NE(audit.out.find("resource_access"), std::string::npos) << audit;
+}
+
+// A disk the VIO domain does not hold cannot be served by it.
+TEST_F(XmVio, BackendMustHoldTheDisk) {
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  const std::string other = "file:/home/xen/vio/other.img";
+  write_file(root_ / "home/xen/vio/other.img", std::string(kImageBytes, '\0'));
+  quietly({"addlabel", "A-Bank.SecurityUnderwriting", "res", other});
+  make_config("su2", "A-Bank.SecurityUnderwriting", kDiskKernel, {other + ",xvda,w,backend=vio"},
+              "mode=pattern sectors=8");
+  const XmResult r = xm({"create", "su2.xm"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_NE(r.err.find("backend domain 'vio' does not hold block device '" + other + "'"),
+            std::string::npos)
+      << r;
+}
+
+}  // namespace
+}  // namespace shype::testing

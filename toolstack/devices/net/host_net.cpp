@@ -1,0 +1,309 @@
+// The device host's network interfaces (device_host.hpp): xm create's vifs
+// and xm network-attach / network-detach / network-list. The toolstack's
+// part of the xenbus protocol for class "vif" (shype/io/xenbus.hpp,
+// netif.hpp):
+//
+//   frontend /local/domain/<front>/device/vif/<devid>/   owner front, backend reads
+//     backend, backend-id, mac, handle, state (Initialising)
+//   backend  /local/domain/<back>/backend/vif/<front>/<devid>/   owner back, front reads
+//     frontend, frontend-id, mac, bridge, handle, state (Initialising,
+//     written last: netback starts on it)
+//
+// Device ids are the lowest free numbers (0, 1, ...). A MAC address not
+// given is generated: 00:16:3e plus three random bytes, unique among the
+// vifs in xenstore. Detaching asks the frontend to let go (backend state
+// Closing), waits for it on the caller's thread (bounded) and removes both
+// directories; netback drops the vif when its directory goes away.
+#include <charconv>
+#include <cstring>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
+#include <variant>
+
+#include "device_host_impl.hpp"
+#include "mac_address.hpp"
+#include "shype/io/xenbus.hpp"
+
+namespace shype::devices {
+namespace {
+
+using abi::io::XenbusState;
+
+std::string home(abi::domid_t domid) { return "/local/domain/" + std::to_string(domid); }
+
+std::string frontend_dir(abi::domid_t front, std::uint32_t devid) {
+  return home(front) + "/device/vif/" + std::to_string(devid);
+}
+
+std::string backend_dir(abi::domid_t back, abi::domid_t front, std::uint32_t devid) {
+  return home(back) + "/backend/vif/" + std::to_string(front) + "/" + std::to_string(devid);
+}
+
+template <typename T>
+std::optional<T> parse_number(std::string_view text) {
+  T value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::uint32_t read_state(StoreClient& store, const std::string& dir) {
+  auto text = store.read(dir + "/state");
+  if (!text) return 0;
+  return parse_number<std::uint32_t>(*text).value_or(0);
+}
+
+acm::Error store_error(const std::string& what, int code) {
+  return acm::make_error(acm::Errc::io_error, what + ": " + std::strerror(code)).value();
+}
+
+// Linux's rule for interface names: 1..15 characters, no '/' or spaces.
+bool valid_bridge_name(std::string_view name) {
+  if (name.empty() || name.size() > 15) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Every vif MAC in xenstore, with who has it ("domain 3 vif 0").
+std::map<net::MacAddress, std::string> macs_in_use(StoreClient& store) {
+  std::map<net::MacAddress, std::string> used;
+  auto domains = store.directory("/local/domain");
+  if (!domains) return used;
+  for (const auto& domain : *domains) {
+    const std::string root = "/local/domain/" + domain + "/device/vif";
+    auto devids = store.directory(root);
+    if (!devids) continue;
+    for (const auto& devid : *devids) {
+      auto text = store.read(root + "/" + devid + "/mac");
+      if (!text) continue;
+      if (auto mac = net::MacAddress::parse(*text))
+        used.emplace(*mac, "domain " + domain + " vif " + devid);
+    }
+  }
+  return used;
+}
+
+}  // namespace
+
+Result<std::uint32_t> DeviceHostImpl::attach_vif(abi::domid_t domid, const VifSpec& vif) {
+  if (domid == abi::kDomain0) {
+    return acm::make_error(acm::Errc::invalid_argument, "Domain-0 has no network frontend");
+  }
+  std::optional<net::MacAddress> wanted;
+  if (!vif.mac.empty()) {
+    wanted = net::MacAddress::parse(vif.mac);
+    if (!wanted || wanted->is_multicast() || wanted->is_zero()) {
+      return acm::make_error(acm::Errc::invalid_argument,
+                             "mac=" + vif.mac +
+                                 " is not a unicast MAC address (six hex octets, "
+                                 "e.g. 00:16:3e:01:02:03)");
+    }
+  }
+  const std::string bridge = vif.bridge.empty() ? "xenbr0" : vif.bridge;
+  if (!valid_bridge_name(bridge)) {
+    return acm::make_error(acm::Errc::invalid_argument,
+                           "bridge=" + bridge +
+                               " is not a bridge name (1-15 letters, digits, '-', '_', '.')");
+  }
+  if (vif.backend != abi::kDomain0) {
+    return acm::make_error(acm::Errc::unsupported,
+                           "backend=" + std::to_string(vif.backend) +
+                               ": network backends run in Domain-0 only in this release");
+  }
+  return call<std::uint32_t>("attaching a network interface", [this, domid, vif, wanted,
+                                                                bridge]() -> Result<std::uint32_t> {
+    StoreClient& store = loop_->store();
+    if (!store.read(home(domid) + "/domid")) {
+      return acm::make_error(acm::Errc::not_found,
+                             "domain " + std::to_string(domid) + " has no xenstore directory");
+    }
+    const auto used = macs_in_use(store);
+    net::MacAddress mac;
+    if (wanted) {
+      if (const auto it = used.find(*wanted); it != used.end()) {
+        return acm::make_error(acm::Errc::invalid_argument,
+                               "mac=" + wanted->to_string() + " is already used by " + it->second);
+      }
+      mac = *wanted;
+    } else {
+      static std::mt19937_64 rng{std::random_device{}()};
+      const auto made =
+          net::generate_mac(rng, [&](const net::MacAddress& m) { return used.contains(m); });
+      if (!made) {
+        return acm::make_error(acm::Errc::io_error, "no free MAC address found in 00:16:3e:xx:xx:xx");
+      }
+      mac = *made;
+    }
+    std::set<std::uint32_t> taken;
+    if (auto devids = store.directory(home(domid) + "/device/vif")) {
+      for (const auto& d : *devids) {
+        if (auto n = parse_number<std::uint32_t>(d)) taken.insert(*n);
+      }
+    }
+    std::uint32_t devid = 0;
+    while (taken.contains(devid)) ++devid;
+    const std::string fe = frontend_dir(domid, devid);
+    const std::string be = backend_dir(vif.backend, domid, devid);
+    if (store.directory(be)) (void)store.rm(be);  // a leftover of a vif that is gone
+    auto undo = [&] {
+      (void)store.rm(fe);
+      (void)store.rm(be);
+    };
+    auto write_all = [&](const std::string& dir, const XsPerms& perms,
+                         const std::vector<std::pair<std::string, std::string>>& nodes) -> XsStatus {
+      if (auto made = store.mkdir(dir); !made) return made;
+      if (auto set = store.set_perms(dir, perms); !set) return set;
+      for (const auto& [node, value] : nodes) {
+        if (auto w = store.write(dir + "/" + node, value); !w) return w;
+        if (auto set = store.set_perms(dir + "/" + node, perms); !set) return set;
+      }
+      return {};
+    };
+    const std::string initialising =
+        std::to_string(static_cast<std::uint32_t>(XenbusState::initialising));
+    const XsPerms fe_perms = {{domid, XsAccess::none}, {vif.backend, XsAccess::read}};
+    const XsPerms be_perms = {{vif.backend, XsAccess::none}, {domid, XsAccess::read}};
+    if (auto done = write_all(fe, fe_perms,
+                              {{"backend", be},
+                               {"backend-id", std::to_string(vif.backend)},
+                               {"mac", mac.to_string()},
+                               {"handle", std::to_string(devid)},
+                               {"state", initialising}});
+        !done) {
+      undo();
+      return tl::unexpected(store_error("writing " + fe, done.error()));
+    }
+    if (auto done = write_all(be, be_perms,
+                              {{"frontend", fe},
+                               {"frontend-id", std::to_string(domid)},
+                               {"mac", mac.to_string()},
+                               {"bridge", bridge},
+                               {"handle", std::to_string(devid)},
+                               {"state", initialising}});
+        !done) {
+      undo();
+      return tl::unexpected(store_error("writing " + be, done.error()));
+    }
+    log_.info("domain " + std::to_string(domid) + ": vif " + std::to_string(devid) + " attached (mac " +
+              mac.to_string() + ", bridge " + bridge + ")");
+    return devid;
+  });
+}
+
+Status DeviceHostImpl::detach_vif(abi::domid_t domid, std::uint32_t devid,
+                                  std::chrono::milliseconds wait) {
+  const std::string fe = frontend_dir(domid, devid);
+  const std::string what = "detaching vif " + std::to_string(devid);
+  auto backend = call<std::string>(what, [this, domid, devid, fe]() -> Result<std::string> {
+    StoreClient& store = loop_->store();
+    auto be = store.read(fe + "/backend");
+    if (!be) {
+      return acm::make_error(acm::Errc::not_found, "domain " + std::to_string(domid) +
+                                                       " has no network interface " +
+                                                       std::to_string(devid));
+    }
+    const std::uint32_t front_state = read_state(store, fe);
+    const bool frontend_active =
+        front_state >= static_cast<std::uint32_t>(XenbusState::initialised) &&
+        front_state <= static_cast<std::uint32_t>(XenbusState::connected);
+    if (frontend_active) {
+      (void)store.write(*be + "/state",
+                        std::to_string(static_cast<std::uint32_t>(XenbusState::closing)));
+      return *be;
+    }
+    return std::string();  // nothing to wait for
+  });
+  if (!backend) return tl::unexpected(backend.error());
+  if (!backend->empty()) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      auto closed = call<bool>(what, [this, fe]() -> Result<bool> {
+        StoreClient& store = loop_->store();
+        if (!store.read(fe + "/state")) return true;
+        return read_state(store, fe) == static_cast<std::uint32_t>(XenbusState::closed);
+      });
+      if (!closed) return tl::unexpected(closed.error());
+      if (*closed) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        log_.warning("domain " + std::to_string(domid) + ": vif " + std::to_string(devid) +
+                     " did not close in time; removing it anyway");
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+  }
+  return call<std::monostate>(what, [this, fe]() -> Result<std::monostate> {
+           StoreClient& store = loop_->store();
+           const auto be_now = store.read(fe + "/backend");
+           (void)store.rm(fe);
+           if (be_now) (void)store.rm(*be_now);
+           return std::monostate{};
+         })
+      .map([this, domid, devid](std::monostate) {
+        log_.info("domain " + std::to_string(domid) + ": vif " + std::to_string(devid) +
+                  " detached");
+      });
+}
+
+Result<std::vector<VifInfo>> DeviceHostImpl::list_vifs(abi::domid_t domid) {
+  return call<std::vector<VifInfo>>("listing network interfaces", [this, domid]()
+                                                                      -> Result<std::vector<VifInfo>> {
+    StoreClient& store = loop_->store();
+    std::vector<VifInfo> vifs;
+    const std::string root = home(domid) + "/device/vif";
+    auto devids = store.directory(root);
+    if (!devids) return vifs;
+    for (const auto& devid_text : *devids) {
+      const auto devid = parse_number<std::uint32_t>(devid_text);
+      if (!devid) continue;
+      const std::string fe = root + "/" + devid_text;
+      VifInfo info;
+      info.devid = *devid;
+      info.frontend_state = read_state(store, fe);
+      auto number = [&](const std::string& path) -> std::int64_t {
+        auto text = store.read(path);
+        if (!text) return -1;
+        return parse_number<std::int64_t>(*text).value_or(-1);
+      };
+      info.event_channel = number(fe + "/event-channel");
+      info.tx_ring_ref = number(fe + "/tx-ring-ref");
+      info.rx_ring_ref = number(fe + "/rx-ring-ref");
+      info.mac = store.read(fe + "/mac").value_or("");
+      const auto backend_id = number(fe + "/backend-id");
+      info.backend = static_cast<abi::domid_t>(backend_id < 0 ? 0 : backend_id);
+      if (auto be = store.read(fe + "/backend")) {
+        info.backend_path = *be;
+        info.backend_state = read_state(store, *be);
+        info.bridge = store.read(*be + "/bridge").value_or("");
+      }
+      if (netback_) {
+        if (const auto stats = netback_->stats(domid, *devid)) {
+          info.tx_frames = stats->requests;
+          info.rx_frames = stats->delivered;
+          info.denied_frames = stats->denied;
+          info.errors = stats->errors;
+          info.dropped_frames = stats->dropped;
+        }
+      }
+      vifs.push_back(std::move(info));
+    }
+    return vifs;
+  });
+}
+
+void DeviceHostImpl::policy_changed() {
+  (void)loop_->run(
+      [this] {
+        if (netback_) netback_->policy_changed();
+        if (blkback_) blkback_->policy_changed();
+      },
+      kDeviceCallTimeout);
+}
+
+}  // namespace shype::devices

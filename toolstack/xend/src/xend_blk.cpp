@@ -1,0 +1,230 @@
+// xend's block devices (docs/devices-block.md): a configuration's
+// `disk = [...]` at create, and xm block-list / block-attach / block-detach.
+// The label checks are the manual's (10.2.6, reference 6.2) and run the same
+// way at create and at hot-plug; the work on xenstore is the device host's
+// (toolstack/devices/blk/host_blk.cpp), and blkback asks the hypervisor
+// again before it connects a disk.
+#include <algorithm>
+#include <charconv>
+
+#include "devices/device_host.hpp"
+#include "resources/label_store.hpp"
+#include "resources/resource_name.hpp"
+#include "resources/root_fs.hpp"
+#include "xend/xend.hpp"
+#include "xmconfig/domain_config.hpp"
+#include "xmconfig/json.hpp"
+
+namespace shype::xend {
+namespace {
+
+constexpr std::chrono::milliseconds kDetachWait{10'000};
+
+Json disk_json(const devices::DiskInfo& d) {
+  return Json{{"devid", d.devid},
+              {"vdev", d.vdev},
+              {"resource", d.resource},
+              {"mode", d.mode},
+              {"writable", d.writable},
+              {"backend", d.backend},
+              {"backend_state", d.backend_state},
+              {"frontend_state", d.frontend_state},
+              {"ring_ref", d.ring_ref},
+              {"event_channel", d.event_channel},
+              {"backend_path", d.backend_path},
+              {"requests", d.requests},
+              {"errors", d.errors}};
+}
+
+}  // namespace
+
+rpc::Result<Xend::DiskAccess> Xend::check_disk_access(const std::string& uname,
+                                                      const std::string& cwd,
+                                                      std::uint32_t vm_ssidref, bool labeled) {
+  const std::string& active = policy_->model.header.name;
+  const auto& numbering = policy_->compiled.numbering;
+  auto name = resources::canonicalize(*rootfs_, uname, cwd, true);
+  if (!name) {
+    return rpc::fail("Block device '" + uname + "' cannot be used: " + name.error().message);
+  }
+  auto stored = resources_->get(*name);
+  if (!stored) return rpc::fail(stored.error().to_string());
+  acm::Ssidref resource_ssidref = acm::kUnlabeledSsidref;
+  if (*stored) {
+    const resources::ResourceLabel& r = **stored;
+    if (r.type != resources::LabelType::acm) {
+      return rpc::fail("Unknown policy type '" + std::string(resources::label_type_name(r.type)) +
+                       "' in label for resource '" + uname + "'");
+    }
+    if (r.label == resources::kInaccessibleLabel) {
+      return rpc::fail("VM's access to block device '" + uname + "' denied");
+    }
+    if (r.policy == active) {
+      if (!labeled) {
+        return rpc::fail("VM must have a security label to access block device '" + uname + "'");
+      }
+      const auto known = numbering.resource_label_ssidref(r.label);
+      if (!known) return rpc::fail("VM's access to block device '" + uname + "' denied");
+      resource_ssidref = *known;
+    }
+  }
+  auto shared = hv_->get_decision(abi::kAcmGetBySsidref, vm_ssidref, abi::kAcmGetBySsidref,
+                                  resource_ssidref, abi::AcmHook::sharing);
+  if (!shared) return rpc::fail("cannot ask the hypervisor: " + shared.error().to_string());
+  if (*shared != abi::kAcmAccessPermitted) {
+    return rpc::fail("VM's access to block device '" + uname + "' denied");
+  }
+  return DiskAccess{name->to_string(), resource_ssidref};
+}
+
+// A disk's backend domain (manual 5.1 `backend=`): absent, "0" or
+// "Domain-0" is Domain-0; otherwise a running domain, by name or id, that is
+// not the frontend itself and holds the resource among its own disks (a
+// driver domain serves what Domain-0 gave it, docs/devices-block.md).
+rpc::Result<abi::domid_t> Xend::disk_backend(const std::optional<std::string>& text,
+                                            const DiskAccess& access, const std::string& uname,
+                                            abi::domid_t frontend) {
+  if (!text || text->empty() || *text == "Domain-0") return abi::kDomain0;
+  std::optional<abi::domid_t> id;
+  std::uint32_t value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec == std::errc{} && end == text->data() + text->size()) {
+    if (value == 0) return abi::kDomain0;
+    if (value <= abi::kDomidMaxGuest) id = static_cast<abi::domid_t>(value);
+  } else {
+    for (const auto& [domid, record] : running_) {
+      if (record.name == *text) id = domid;
+    }
+  }
+  const auto record = id ? running_.find(*id) : running_.end();
+  if (record == running_.end()) {
+    return rpc::fail("Backend domain '" + *text + "' of block device '" + uname +
+                     "' is not running");
+  }
+  if (record->first == frontend) {
+    return rpc::fail("Block device '" + uname + "' cannot be served by its own domain");
+  }
+  const auto& held = record->second.disks;
+  if (std::find(held.begin(), held.end(), access.resource) == held.end()) {
+    return rpc::fail("backend domain '" + record->second.name + "' does not hold block device '" +
+                     uname + "'");
+  }
+  return record->first;
+}
+
+acm::Status Xend::attach_config_disks(std::uint16_t domid, const Json& config_json) {
+  if (!devices_) return {};
+  Json plain = config_json;
+  plain.erase("xend_cwd");
+  auto config = xmconfig::domain_config_from_json(plain);
+  if (!config) return acm::make_error(acm::Errc::invalid_argument, config.error().to_string());
+  auto info = hv_->domain_info(domid);
+  if (!info) return acm::make_error(acm::Errc::io_error, info.error().to_string());
+  const std::string cwd = config_json.value("xend_cwd", std::string("/"));
+  for (const auto& entry : config->disks) {
+    if (entry.uname.empty()) continue;  // an empty CD-ROM drive
+    // The same checks as create's (which passed): they give the ssidref
+    // blkback has the hypervisor check again.
+    auto access = check_disk_access(entry.uname, cwd, info->ssidref, config->access_control.has_value());
+    if (!access) return acm::make_error(acm::Errc::invalid_argument, access.error().message);
+    const auto backend = disk_backend(entry.backend, *access, entry.uname, domid);
+    if (!backend) return acm::make_error(acm::Errc::invalid_argument, backend.error().message);
+    devices::DiskSpec spec;
+    spec.resource = access->resource;
+    spec.vdev = entry.dev;
+    spec.writable = entry.mode != xmconfig::DiskMode::read_only;
+    spec.force_shared = entry.mode == xmconfig::DiskMode::force_write;
+    spec.backend = *backend;
+    spec.resource_ssidref = access->ssidref;
+    if (auto attached = devices_->attach_disk(domid, spec); !attached) {
+      return acm::make_error(attached.error().code,
+                             "disk '" + entry.uname + "': " + attached.error().message);
+    }
+  }
+  return {};
+}
+
+RpcResult Xend::block_list(const Json& params) {
+  auto domain = find_domain(params);
+  if (!domain) return tl::unexpected(domain.error());
+  Json devices = Json::array();
+  if (devices_) {
+    auto disks = devices_->list_disks(domain->domid);
+    if (!disks) return rpc::fail("cannot list the disks of " + domain->name + ": " + disks.error().message);
+    for (const auto& d : *disks) devices.push_back(disk_json(d));
+  }
+  return Json{{"domid", domain->domid}, {"name", domain->name}, {"devices", devices}};
+}
+
+RpcResult Xend::block_attach(const Json& params) {
+  auto domain = find_domain(params);
+  if (!domain) return tl::unexpected(domain.error());
+  if (!devices_) return rpc::fail("xend runs without a device host: no block devices");
+  const std::string uname = params.value("uname", std::string());
+  const std::string vdev = params.value("vdev", std::string());
+  const std::string mode = params.value("mode", std::string());
+  auto entry = xmconfig::parse_disk_spec(uname + "," + vdev + "," + mode);
+  if (!entry) return rpc::fail("Invalid disk '" + uname + "," + vdev + "," + mode + "': " +
+                               entry.error().message);
+  if (params.contains("backend")) entry->backend = params["backend"].get<std::string>();
+  // Labeled: the domain's configuration names its label (as at create).
+  bool labeled = domain->ssidref != acm::kUnlabeledSsidref;
+  if (const auto record = running_.find(domain->domid); record != running_.end()) {
+    Json plain = record->second.config;
+    plain.erase("xend_cwd");
+    if (auto config = xmconfig::domain_config_from_json(plain)) {
+      labeled = config->access_control.has_value();
+    }
+  }
+  auto access = check_disk_access(entry->uname, params.value("cwd", std::string("/")),
+                                  domain->ssidref, labeled);
+  if (!access) return tl::unexpected(access.error());
+  const auto backend = disk_backend(entry->backend, *access, entry->uname, domain->domid);
+  if (!backend) return tl::unexpected(backend.error());
+  devices::DiskSpec spec;
+  spec.resource = access->resource;
+  spec.vdev = entry->dev;
+  spec.writable = entry->mode != xmconfig::DiskMode::read_only;
+  spec.force_shared = entry->mode == xmconfig::DiskMode::force_write;
+  spec.backend = *backend;
+  spec.resource_ssidref = access->ssidref;
+  auto devid = devices_->attach_disk(domain->domid, spec);
+  if (!devid) return rpc::fail(devid.error().message);
+  if (auto record = running_.find(domain->domid); record != running_.end()) {
+    record->second.disks.push_back(access->resource);
+    if (auto saved = save_record(record->second); !saved) {
+      log_.warning("domain " + domain->name + ": cannot record its new disk: " +
+                   saved.error().message);
+    }
+  }
+  log_.info("domain " + domain->name + ": block-attach " + access->resource + " as " + entry->dev);
+  return Json{{"domid", domain->domid}, {"devid", *devid}, {"resource", access->resource}};
+}
+
+RpcResult Xend::block_detach(const Json& params) {
+  auto domain = find_domain(params);
+  if (!domain) return tl::unexpected(domain.error());
+  if (!devices_) return rpc::fail("xend runs without a device host: no block devices");
+  const std::string device = params.value("device", std::string());
+  // The resource, to keep the domain's record current.
+  std::string resource;
+  if (auto disks = devices_->list_disks(domain->domid)) {
+    for (const auto& d : *disks) {
+      if (std::to_string(d.devid) == device || d.vdev == device) resource = d.resource;
+    }
+  }
+  const auto wait = params.value("force", false) ? std::chrono::milliseconds{0} : kDetachWait;
+  if (auto done = devices_->detach_disk(domain->domid, device, wait); !done) {
+    return rpc::fail(done.error().message);
+  }
+  if (auto record = running_.find(domain->domid); record != running_.end() && !resource.empty()) {
+    auto& disks = record->second.disks;
+    if (const auto it = std::find(disks.begin(), disks.end(), resource); it != disks.end()) {
+      disks.erase(it);
+      (void)save_record(record->second);
+    }
+  }
+  return Json{{"domid", domain->domid}, {"device", device}};
+}
+
+}  // namespace shype::xend

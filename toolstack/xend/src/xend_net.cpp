@@ -1,0 +1,130 @@
+// xend's network interfaces (docs/devices-net.md): a configuration's
+// `vif = [...]` at create, and xm network-list / network-attach /
+// network-detach. The work is the device host's (net/host_net.cpp); xend
+// resolves domains and turns the answers into JSON.
+#include <charconv>
+
+#include "devices/device_host.hpp"
+#include "xend/xend.hpp"
+#include "xmconfig/domain_config.hpp"
+#include "xmconfig/json.hpp"
+
+namespace shype::xend {
+
+namespace {
+
+constexpr std::chrono::milliseconds kDetachWait{10'000};
+
+std::optional<std::uint32_t> parse_u32(std::string_view text) {
+  std::uint32_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// A vif's backend domain: "0", "Domain-0" or absent (Domain-0).
+std::optional<abi::domid_t> backend_domain(const std::optional<std::string>& text) {
+  if (!text || text->empty() || *text == "Domain-0") return abi::kDomain0;
+  const auto number = parse_u32(*text);
+  if (!number || *number > abi::kDomidMaxGuest) return std::nullopt;
+  return static_cast<abi::domid_t>(*number);
+}
+
+Json vif_json(const devices::VifInfo& v) {
+  return Json{{"devid", v.devid},
+              {"mac", v.mac},
+              {"bridge", v.bridge},
+              {"backend", v.backend},
+              {"backend_state", v.backend_state},
+              {"frontend_state", v.frontend_state},
+              {"event_channel", v.event_channel},
+              {"tx_ring_ref", v.tx_ring_ref},
+              {"rx_ring_ref", v.rx_ring_ref},
+              {"backend_path", v.backend_path},
+              {"tx_frames", v.tx_frames},
+              {"rx_frames", v.rx_frames},
+              {"denied_frames", v.denied_frames},
+              {"dropped_frames", v.dropped_frames},
+              {"errors", v.errors}};
+}
+
+}  // namespace
+
+acm::Status Xend::attach_config_vifs(std::uint16_t domid, const Json& config_json) {
+  if (!devices_) return {};
+  Json plain = config_json;
+  plain.erase("xend_cwd");
+  auto config = xmconfig::domain_config_from_json(plain);
+  if (!config) return acm::make_error(acm::Errc::invalid_argument, config.error().to_string());
+  for (std::size_t i = 0; i < config->vifs.size(); ++i) {
+    const xmconfig::VifSpec& entry = config->vifs[i];
+    const std::string shown = "vif " + std::to_string(i) + " ('" +
+                              xmconfig::format_vif_spec(entry) + "')";
+    devices::VifSpec spec;
+    spec.mac = entry.mac.value_or("");
+    spec.bridge = entry.bridge.value_or("xenbr0");
+    const auto backend = backend_domain(entry.backend);
+    if (!backend) {
+      return acm::make_error(acm::Errc::invalid_argument,
+                             shown + ": backend must be a domain id or Domain-0");
+    }
+    spec.backend = *backend;
+    auto attached = devices_->attach_vif(domid, spec);
+    if (!attached) {
+      return acm::make_error(attached.error().code, shown + ": " + attached.error().message);
+    }
+  }
+  return {};
+}
+
+RpcResult Xend::network_list(const Json& params) {
+  auto domain = find_domain(params);
+  if (!domain) return tl::unexpected(domain.error());
+  Json devices = Json::array();
+  if (devices_) {
+    auto vifs = devices_->list_vifs(domain->domid);
+    if (!vifs) return rpc::fail("cannot list the network interfaces: " + vifs.error().message);
+    for (const auto& v : *vifs) devices.push_back(vif_json(v));
+  }
+  return Json{{"domid", domain->domid}, {"name", domain->name}, {"devices", devices}};
+}
+
+RpcResult Xend::network_attach(const Json& params) {
+  auto domain = find_domain(params);
+  if (!domain) return tl::unexpected(domain.error());
+  if (!devices_) return rpc::fail("network interfaces need the device host, which is not running");
+  devices::VifSpec spec;
+  spec.mac = params.value("mac", std::string());
+  spec.bridge = params.value("bridge", std::string("xenbr0"));
+  std::optional<std::string> backend_text;
+  if (params.contains("backend")) {
+    backend_text = params["backend"].is_string() ? params["backend"].get<std::string>()
+                                                 : params["backend"].dump();
+  }
+  const auto backend = backend_domain(backend_text);
+  if (!backend) return rpc::fail("backend must be a domain id or Domain-0");
+  spec.backend = *backend;
+  auto devid = devices_->attach_vif(domain->domid, spec);
+  if (!devid) return rpc::fail("Cannot attach network interface: " + devid.error().message);
+  log_.info("domain " + domain->name + ": network interface " + std::to_string(*devid) +
+            " attached");
+  return Json{{"domid", domain->domid}, {"devid", *devid}};
+}
+
+RpcResult Xend::network_detach(const Json& params) {
+  auto domain = find_domain(params);
+  if (!domain) return tl::unexpected(domain.error());
+  if (!devices_) return rpc::fail("network interfaces need the device host, which is not running");
+  const Json& devid_json = params.contains("devid") ? params["devid"] : Json();
+  std::optional<std::uint32_t> devid;
+  if (devid_json.is_number_unsigned()) devid = devid_json.get<std::uint32_t>();
+  if (devid_json.is_string()) devid = parse_u32(devid_json.get<std::string>());
+  if (!devid) return rpc::fail("devid must be a device number (xm network-list shows them)");
+  const bool force = params.value("force", false);
+  auto detached = devices_->detach_vif(domain->domid, *devid,
+                                       force ? std::chrono::milliseconds{0} : kDetachWait);
+  if (!detached) return rpc::fail("Cannot detach network interface: " + detached.error().message);
+  return Json{{"domid", domain->domid}, {"devid", *devid}};
+}
+
+}  // namespace shype::xend
