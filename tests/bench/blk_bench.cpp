@@ -39,14 +39,14 @@
 #include <string>
 #include <vector>
 
-#include "hv_support.hpp"
-#include "rpc/json_rpc.hpp"
+#include "xm_bench_support.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using shype::bench::Clock;
+using shype::bench::run;
 using shype::rpc::Json;
 
 std::uint64_t g_mib = 8;
@@ -55,74 +55,6 @@ std::uint32_t g_pool = 132;
 constexpr const char* kImage = "/home/xen/bench/disk.img";
 
 std::string read_text(const fs::path& path) { return shype::bench::slurp(path); }
-
-int run(const std::vector<std::string>& argv, const fs::path& root, const fs::path& cwd) {
-  std::vector<std::string> command = argv;
-  std::vector<char*> args;
-  for (auto& a : command) args.push_back(a.data());
-  args.push_back(nullptr);
-  std::string root_variable = "SHYPE_ROOT=" + root.string();
-  std::vector<char*> env = {root_variable.data(), nullptr};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
-  pid_t pid = 0;
-  const int spawned = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) return 127;
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  pollfd p{pidfd, POLLIN, 0};
-  if (::poll(&p, 1, 60'000) != 1) ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ::close(pidfd);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-class XendProcess {
- public:
-  explicit XendProcess(const fs::path& root) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setenv("SHYPE_ROOT", root.c_str(), 1);
-      const int fd = ::open((root / "xend.out").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      sigset_t none;
-      ::sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      ::execl(XEND_PATH, "xend", "start", "--foreground", nullptr);
-      ::_exit(127);
-    }
-    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    const auto deadline = Clock::now() + 30s;
-    while (Clock::now() < deadline) {
-      auto client = shype::rpc::Client::connect(root / "run/xend/xend.sock", 2s);
-      if (client && client->call("xend.info")) return;
-      std::this_thread::sleep_for(20ms);
-    }
-    stop();
-    throw std::runtime_error("xend did not answer: " + read_text(root / "xend.out"));
-  }
-  ~XendProcess() { stop(); }
-  XendProcess(const XendProcess&) = delete;
-  XendProcess& operator=(const XendProcess&) = delete;
-
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    pollfd p{pidfd_, POLLIN, 0};
-    if (::poll(&p, 1, 15'000) != 1) ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    ::close(pidfd_);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-};
 
 void prepare_root(const fs::path& root) {
   fs::create_directories(root / "boot");
@@ -142,22 +74,8 @@ void prepare_root(const fs::path& root) {
   ::close(fd);
 }
 
-struct System {
-  shype::bench::HypervisorProcess hv{"blk", "", prepare_root};
-  XendProcess xend{hv.root()};
-  shype::rpc::Client rpc = connect();
-  int serial = 0;
-
-  shype::rpc::Client connect() {
-    auto client = shype::rpc::Client::connect(hv.root() / "run/xend/xend.sock", 120s);
-    if (!client) throw std::runtime_error(client.error().message);
-    return std::move(*client);
-  }
-  Json call(const std::string& method, Json params = Json::object()) {
-    auto result = rpc.call(method, std::move(params));
-    if (!result) throw std::runtime_error(method + ": " + result.error().message);
-    return *result;
-  }
+struct System : shype::bench::XendSystem {
+  System() : XendSystem("blk", prepare_root) {}
 };
 
 std::unique_ptr<System> g_system;
@@ -276,16 +194,5 @@ int main(int argc, char** argv) {
       rest.push_back(argv[i]);
     }
   }
-  int count = static_cast<int>(rest.size());
-  benchmark::Initialize(&count, rest.data());
-  int status = 0;
-  try {
-    benchmark::RunSpecifiedBenchmarks();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "blk_bench: %s\n", e.what());
-    status = 1;
-  }
-  benchmark::Shutdown();
-  g_system.reset();
-  return status;
+  return shype::bench::run_benchmarks("blk_bench", std::move(rest), [] { g_system.reset(); });
 }

@@ -46,8 +46,7 @@
 #include <thread>
 #include <vector>
 
-#include "hv_support.hpp"
-#include "rpc/json_rpc.hpp"
+#include "xm_bench_support.hpp"
 
 namespace {
 
@@ -67,51 +66,6 @@ std::optional<double> g_veth_fps;
 
 std::string read_text(const fs::path& path) { return shype::bench::slurp(path); }
 
-// xend --foreground under the hypervisor's root, stopped by pid.
-class XendProcess {
- public:
-  explicit XendProcess(const fs::path& root) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setenv("SHYPE_ROOT", root.c_str(), 1);
-      const int fd = ::open((root / "xend.out").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      sigset_t none;
-      ::sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      ::execl(XEND_PATH, "xend", "start", "--foreground", nullptr);
-      ::_exit(127);
-    }
-    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    const auto deadline = Clock::now() + 30s;
-    while (Clock::now() < deadline) {
-      auto client = shype::rpc::Client::connect(root / "run/xend/xend.sock", 2s);
-      if (client && client->call("xend.info")) return;
-      std::this_thread::sleep_for(20ms);
-    }
-    stop();
-    throw std::runtime_error("xend did not answer: " + read_text(root / "xend.out"));
-  }
-  ~XendProcess() { stop(); }
-  XendProcess(const XendProcess&) = delete;
-  XendProcess& operator=(const XendProcess&) = delete;
-
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    pollfd p{pidfd_, POLLIN, 0};
-    if (::poll(&p, 1, 15'000) != 1) ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    ::close(pidfd_);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-};
-
 void prepare_root(const fs::path& root) {
   fs::create_directories(root / "boot");
   fs::copy_file(GUEST_NET_PATH, root / "boot/guest_net");
@@ -121,22 +75,9 @@ void prepare_root(const fs::path& root) {
                 policies / "mytest-security_policy.xml");
 }
 
-struct System {
-  shype::bench::HypervisorProcess hv{"net", "", prepare_root};
-  XendProcess xend{hv.root()};
-  shype::rpc::Client rpc = connect();
-  int serial = 0;
+struct System : shype::bench::XendSystem {
+  System() : XendSystem("net", prepare_root) {}
 
-  shype::rpc::Client connect() {
-    auto client = shype::rpc::Client::connect(hv.root() / "run/xend/xend.sock", 120s);
-    if (!client) throw std::runtime_error(client.error().message);
-    return std::move(*client);
-  }
-  Json call(const std::string& method, Json params = Json::object()) {
-    auto result = rpc.call(method, std::move(params));
-    if (!result) throw std::runtime_error(method + ": " + result.error().message);
-    return *result;
-  }
   void start(const std::string& name, const std::string& extra) {
     const std::string text = "kernel = \"/boot/guest_net\"\nmemory = 16\nname = \"" + name +
                              "\"\nextra = \"" + extra +
@@ -468,16 +409,5 @@ int main(int argc, char** argv) {
       args.push_back(argv[i]);
     }
   }
-  int count = static_cast<int>(args.size());
-  benchmark::Initialize(&count, args.data());
-  int status = 0;
-  try {
-    benchmark::RunSpecifiedBenchmarks();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "net_bench: %s\n", e.what());
-    status = 1;
-  }
-  benchmark::Shutdown();
-  g_system.reset();
-  return status;
+  return shype::bench::run_benchmarks("net_bench", std::move(args), [] { g_system.reset(); });
 }

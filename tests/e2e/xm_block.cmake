@@ -2,21 +2,7 @@
 # guest_disk kernel's blkfront against a real shype-hv under a temporary
 # SHYPE_ROOT, with labeled disk images (manual 10.2.5-10.2.6).
 if(TARGET xm AND TARGET xend AND TARGET shype-hv AND TARGET guest_hello AND TARGET guest_disk)
-  add_executable(xm_block_e2e_tests ${CMAKE_CURRENT_LIST_DIR}/xm_block_test.cpp)
-  target_include_directories(xm_block_e2e_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR})
-  target_link_libraries(xm_block_e2e_tests PRIVATE shype_test_support nlohmann_json::nlohmann_json
-                        GTest::gtest_main)
-  target_compile_definitions(xm_block_e2e_tests PRIVATE
-    SHYPE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    SHYPE_HV_PATH="$<TARGET_FILE:shype-hv>"
-    XEND_PATH="$<TARGET_FILE:xend>"
-    XM_PATH="$<TARGET_FILE:xm>"
-    GUEST_HELLO_PATH="$<TARGET_FILE:guest_hello>"
-    GUEST_COUNTER_PATH="$<TARGET_FILE:guest_counter>"
-    GUEST_DISK_PATH="$<TARGET_FILE:guest_disk>")
-  add_dependencies(xm_block_e2e_tests xm xend shype-hv guest_hello guest_counter guest_disk)
-  shype_target_warnings(xm_block_e2e_tests)
-  gtest_discover_tests(xm_block_e2e_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS e2e TIMEOUT 600)
+  shype_xm_e2e_test(xm_block_e2e_tests xm_block_test.cpp GUESTS guest_disk)
 endif()
 
 # blkback behind the device host without xend: what xend's own checks would

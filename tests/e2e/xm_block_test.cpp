@@ -6,9 +6,7 @@
 // refused at create and at block-attach; read-only disks refuse writes; a
 // frontend scribbling garbage into its ring does not stop the backend from
 // serving another domain.
-#include <nlohmann/json.hpp>
-
-#include "xm_fixture.hpp"
+#include "xm_devices_fixture.hpp"
 
 namespace shype::testing {
 namespace {
@@ -16,22 +14,6 @@ namespace {
 inline const fs::path kGuestDisk = GUEST_DISK_PATH;
 constexpr const char* kDiskKernel = "/boot/guest_disk";
 constexpr std::size_t kImageBytes = 4 * 1024 * 1024;
-
-// The guest_disk pattern (kernels/disk.cpp): FNV-1a 32 of the domain name,
-// mixed with the byte's offset on the disk.
-std::uint32_t fnv1a32(const std::string& text) {
-  std::uint32_t h = 2166136261u;
-  for (const char c : text) {
-    h ^= static_cast<std::uint8_t>(c);
-    h *= 16777619u;
-  }
-  return h;
-}
-
-std::uint8_t pattern_byte(std::uint32_t seed, std::uint64_t offset) {
-  const std::uint32_t word = seed ^ static_cast<std::uint32_t>((offset / 4) * 2654435761u);
-  return static_cast<std::uint8_t>(word >> ((offset % 4) * 8));
-}
 
 std::uint64_t fnv1a64(const std::string& data) {
   std::uint64_t h = 14695981039346656037ull;
@@ -42,19 +24,17 @@ std::uint64_t fnv1a64(const std::string& data) {
   return h;
 }
 
-class XmBlock : public XmTest {
+class XmBlock : public XmDevicesTest {
  protected:
   void populate_root() override {
     XmTest::populate_root();
-    fs::copy_file(kGuestDisk, root_ / fs::path(kDiskKernel).relative_path(),
-                  fs::copy_options::overwrite_existing);
+    install_kernel(kGuestDisk, kDiskKernel);
   }
 
   void SetUp() override {
     XmTest::SetUp();
     if (HasFatalFailure()) return;
-    const XmResult r = xm({"setpolicy", "ACM", "mytest"});
-    ASSERT_EQ(r.exit_code, 0) << r;
+    set_policy("mytest");
   }
 
   // A disk image of kImageBytes filled with `fill` (or zeros).
@@ -74,38 +54,15 @@ class XmBlock : public XmTest {
   // A configuration running guest_disk with `extra`, labeled `label_name`.
   void make_config(const std::string& name, const std::string& label_name,
                    const std::vector<std::string>& disks, const std::string& extra) {
-    std::string text = "kernel = \"" + std::string(kDiskKernel) + "\"\nmemory = 16\nname = \"" +
-                       name + "\"\nextra = \"" + extra + "\"\n";
-    if (!disks.empty()) {
-      text += "disk = [";
-      for (std::size_t i = 0; i < disks.size(); ++i)
-        text += (i == 0 ? "'" : ", '") + disks[i] + "'";
-      text += "]\n";
-    }
-    write_file(work_ / (name + ".xm"), text);
-    quietly({"addlabel", label_name, "dom", name + ".xm"});
+    write_config(name, label_name, kDiskKernel, extra, disks.empty() ? "" : disk_line(disks));
   }
 
   XmResult create(const std::string& name) { return xm({"create", name + ".xm"}); }
 
-  fs::path console_log(const std::string& name) {
-    return root_ / "var/log/xen/console" / ("guest-" + name + ".log");
-  }
-
-  // Waits until the guest's console shows `text`.
-  bool console_shows(const std::string& name, const std::string& text,
-                     std::chrono::milliseconds timeout = 60s) {
-    return eventually(
-        [&] { return slurp(console_log(name)).find(text) != std::string::npos; }, timeout, 100ms);
-  }
 
   // `xm --json block-list` rows.
   nlohmann::json block_list(const std::string& domain) {
-    const XmResult r = xm({"--json", "block-list", domain});
-    EXPECT_EQ(r.exit_code, 0) << r;
-    auto parsed = nlohmann::json::parse(r.out, nullptr, false);
-    if (parsed.is_discarded()) return nlohmann::json::array();
-    return parsed.value("devices", nlohmann::json::array());
+    return device_list("block-list", domain);
   }
 
   void destroy(const std::string& name) {

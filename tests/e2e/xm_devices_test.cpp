@@ -13,7 +13,7 @@
 // flooding guest not starving another guest's console.
 #include <nlohmann/json.hpp>
 
-#include "xm_fixture.hpp"
+#include "xm_devices_fixture.hpp"
 
 namespace shype::testing {
 namespace {
@@ -135,30 +135,25 @@ class ConsoleClient {
   std::string out_;
 };
 
-class XmDevices : public XmTest {
+class XmDevices : public XmDevicesTest {
  protected:
   void populate_root() override {
     XmTest::populate_root();
-    fs::copy_file(kGuestXsProbe, root_ / fs::path(kProbeKernel).relative_path(),
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(kGuestCounter, root_ / fs::path(kCounterKernel).relative_path(),
-                  fs::copy_options::overwrite_existing);
+    install_kernel(kGuestXsProbe, kProbeKernel);
+    install_kernel(kGuestCounter, kCounterKernel);
   }
 
   void SetUp() override {
     XmTest::SetUp();
     if (HasFatalFailure()) return;
-    const XmResult r = xm({"setpolicy", "ACM", "mytest"});
-    ASSERT_EQ(r.exit_code, 0) << r;
+    set_policy("mytest");
   }
 
   // Creates `name` (labeled A-Bank) running `kernel` with `extra`; returns
   // its domid (-1 on failure, with the failure recorded).
   int create(const std::string& name, const std::string& kernel, const std::string& extra) {
     const std::string file = name + ".xm";
-    write_file(work_ / file, "kernel = \"" + kernel + "\"\nmemory = 16\nname = \"" + name +
-                                 "\"\nextra = \"" + extra + "\"\n");
-    quietly({"addlabel", "A-Bank", "dom", file});
+    write_config(name, "A-Bank", kernel, extra);
     const XmResult r = xm({"create", file});
     EXPECT_EQ(r.exit_code, 0) << "xm create " << file << "\n" << r;
     return domid_of(name);
@@ -172,10 +167,6 @@ class XmDevices : public XmTest {
     }
     ADD_FAILURE() << name << " is not in xm list\n" << r;
     return -1;
-  }
-
-  fs::path console_log(const std::string& name) const {
-    return root_ / "var/log/xen/console" / ("guest-" + name + ".log");
   }
 
   fs::path console_socket(int domid) const {

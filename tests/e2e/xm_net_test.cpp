@@ -8,9 +8,7 @@
 // the same two running domains talk (the bridge's decision cache follows
 // the policy). A guest flooding its tx ring with garbage does not stop the
 // bridge serving the others.
-#include <nlohmann/json.hpp>
-
-#include "xm_fixture.hpp"
+#include "xm_devices_fixture.hpp"
 
 namespace shype::testing {
 namespace {
@@ -18,29 +16,23 @@ namespace {
 inline const fs::path kGuestNet = GUEST_NET_PATH;
 constexpr const char* kNetKernel = "/boot/guest_net";
 
-class XmNet : public XmTest {
+class XmNet : public XmDevicesTest {
  protected:
   void populate_root() override {
     XmTest::populate_root();
-    fs::copy_file(kGuestNet, root_ / fs::path(kNetKernel).relative_path(),
-                  fs::copy_options::overwrite_existing);
+    install_kernel(kGuestNet, kNetKernel);
   }
 
   void SetUp() override {
     XmTest::SetUp();
     if (HasFatalFailure()) return;
-    const XmResult r = xm({"setpolicy", "ACM", "mytest"});
-    ASSERT_EQ(r.exit_code, 0) << r;
+    set_policy("mytest");
   }
 
   // A configuration running guest_net with `extra` and one vif, labeled.
   void make_config(const std::string& name, const std::string& label_name,
                    const std::string& extra, const std::string& vif = "bridge=xenbr0") {
-    const std::string text = "kernel = \"" + std::string(kNetKernel) +
-                             "\"\nmemory = 16\nname = \"" + name + "\"\nextra = \"" + extra +
-                             "\"\nvif = ['" + vif + "']\n";
-    write_file(work_ / (name + ".xm"), text);
-    quietly({"addlabel", label_name, "dom", name + ".xm"});
+    write_config(name, label_name, kNetKernel, extra, "vif = ['" + vif + "']\n");
   }
 
   void create(const std::string& name) {
@@ -48,23 +40,10 @@ class XmNet : public XmTest {
     ASSERT_EQ(r.exit_code, 0) << r;
   }
 
-  fs::path console_log(const std::string& name) {
-    return root_ / "var/log/xen/console" / ("guest-" + name + ".log");
-  }
-
-  bool console_shows(const std::string& name, const std::string& text,
-                     std::chrono::milliseconds timeout = 60s) {
-    return eventually(
-        [&] { return slurp(console_log(name)).find(text) != std::string::npos; }, timeout, 100ms);
-  }
 
   // `xm --json network-list` rows.
   nlohmann::json network_list(const std::string& domain) {
-    const XmResult r = xm({"--json", "network-list", domain});
-    EXPECT_EQ(r.exit_code, 0) << r;
-    auto parsed = nlohmann::json::parse(r.out, nullptr, false);
-    if (parsed.is_discarded()) return nlohmann::json::array();
-    return parsed.value("devices", nlohmann::json::array());
+    return device_list("network-list", domain);
   }
 
   std::uint64_t counter(const std::string& domain, const char* name) {

@@ -6,9 +6,7 @@
 // client -> VIO -> Domain-0 -> the host file. The VIO domain checks each
 // client against the disk's resource label itself (xsm_op resource_access);
 // a B-Bank domain never gets a disk from it.
-#include <nlohmann/json.hpp>
-
-#include "xm_fixture.hpp"
+#include "xm_devices_fixture.hpp"
 
 namespace shype::testing {
 namespace {
@@ -21,29 +19,12 @@ constexpr std::size_t kImageBytes = 2 * 1024 * 1024;
 constexpr const char* kSuImage = "file:/home/xen/vio/su.img";
 constexpr const char* kMaImage = "file:/home/xen/vio/ma.img";
 
-// The guest_disk pattern (kernels/disk.cpp).
-std::uint32_t fnv1a32(const std::string& text) {
-  std::uint32_t h = 2166136261u;
-  for (const char c : text) {
-    h ^= static_cast<std::uint8_t>(c);
-    h *= 16777619u;
-  }
-  return h;
-}
-
-std::uint8_t pattern_byte(std::uint32_t seed, std::uint64_t offset) {
-  const std::uint32_t word = seed ^ static_cast<std::uint32_t>((offset / 4) * 2654435761u);
-  return static_cast<std::uint8_t>(word >> ((offset % 4) * 8));
-}
-
-class XmVio : public XmTest {
+class XmVio : public XmDevicesTest {
  protected:
   void populate_root() override {
     XmTest::populate_root();
-    fs::copy_file(kGuestDisk, root_ / fs::path(kDiskKernel).relative_path(),
-                  fs::copy_options::overwrite_existing);
-    fs::copy_file(kGuestVio, root_ / fs::path(kVioKernel).relative_path(),
-                  fs::copy_options::overwrite_existing);
+    install_kernel(kGuestDisk, kDiskKernel);
+    install_kernel(kGuestVio, kVioKernel);
     fs::copy_file(kSourceDir / "policies/example/vio-security_policy.xml",
                   root_ / "etc/xen/acm-security/policies/example/vio-security_policy.xml",
                   fs::copy_options::overwrite_existing);
@@ -52,8 +33,8 @@ class XmVio : public XmTest {
   void SetUp() override {
     XmTest::SetUp();
     if (HasFatalFailure()) return;
-    const XmResult r = xm({"setpolicy", "ACM", "example.vio"});
-    ASSERT_EQ(r.exit_code, 0) << r;
+    set_policy("example.vio");
+    if (HasFatalFailure()) return;
     for (const char* image : {kSuImage, kMaImage}) {
       const std::string path = std::string(image).substr(5);
       write_file(root_ / path.substr(1), std::string(kImageBytes, '\0'));
@@ -65,23 +46,7 @@ class XmVio : public XmTest {
   void make_config(const std::string& name, const std::string& label_name,
                    const std::string& kernel, const std::vector<std::string>& disks,
                    const std::string& extra) {
-    std::string text = "kernel = \"" + kernel + "\"\nmemory = 16\nname = \"" + name +
-                       "\"\nextra = \"" + extra + "\"\ndisk = [";
-    for (std::size_t i = 0; i < disks.size(); ++i)
-      text += (i == 0 ? "'" : ", '") + disks[i] + "'";
-    text += "]\n";
-    write_file(work_ / (name + ".xm"), text);
-    quietly({"addlabel", label_name, "dom", name + ".xm"});
-  }
-
-  fs::path console_log(const std::string& name) {
-    return root_ / "var/log/xen/console" / ("guest-" + name + ".log");
-  }
-
-  bool console_shows(const std::string& name, const std::string& text,
-                     std::chrono::milliseconds timeout = 60s) {
-    return eventually(
-        [&] { return slurp(console_log(name)).find(text) != std::string::npos; }, timeout, 100ms);
+    write_config(name, label_name, kernel, extra, disk_line(disks));
   }
 
   // The domain id `xm list <name>` shows.

@@ -38,6 +38,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "device_dirs.hpp"
 #include "devices/backend_driver.hpp"
 #include "devices/blkif_request.hpp"
 #include "resources/root_fs.hpp"
@@ -65,18 +66,6 @@ constexpr std::uint32_t kRequestsPerTurn = 4 * BlkifSharedRing::kSlots;
 constexpr std::size_t kBatch = 8;
 // Log lines about one device's bad requests (the counters keep the rest).
 constexpr std::uint32_t kMaxLoggedErrors = 8;
-
-template <typename T>
-std::optional<T> parse_number(std::string_view text) {
-  T value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
-std::string state_text(XenbusState state) {
-  return std::to_string(static_cast<std::uint32_t>(state));
-}
 
 // The path part of a resource name as blkback opens it: "file:/x.img",
 // "phy:/dev/sdb", "tap:aio:/x.img".

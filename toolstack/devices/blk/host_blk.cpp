@@ -20,6 +20,7 @@
 #include <thread>
 #include <variant>
 
+#include "device_dirs.hpp"
 #include "device_host_impl.hpp"
 #include "shype/io/xenbus.hpp"
 
@@ -29,26 +30,11 @@ namespace {
 using abi::io::XenbusState;
 
 std::string frontend_dir(abi::domid_t front, std::uint32_t devid) {
-  return "/local/domain/" + std::to_string(front) + "/device/vbd/" + std::to_string(devid);
+  return devices::frontend_dir("vbd", front, devid);
 }
 
 std::string backend_dir(abi::domid_t back, abi::domid_t front, std::uint32_t devid) {
-  return "/local/domain/" + std::to_string(back) + "/backend/vbd/" + std::to_string(front) + "/" +
-         std::to_string(devid);
-}
-
-template <typename T>
-std::optional<T> parse_number(std::string_view text) {
-  T value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
-std::uint32_t read_state(StoreClient& store, const std::string& dir) {
-  auto text = store.read(dir + "/state");
-  if (!text) return 0;
-  return parse_number<std::uint32_t>(*text).value_or(0);
+  return devices::backend_dir("vbd", back, front, devid);
 }
 
 bool writable_mode(std::string_view mode) { return mode == "w" || mode == "w!"; }
@@ -57,10 +43,6 @@ bool writable_mode(std::string_view mode) { return mode == "w" || mode == "w!"; 
 std::optional<std::uint32_t> device_number(const std::string& device) {
   if (auto number = parse_number<std::uint32_t>(device)) return number;
   return vdev_to_devid(device);
-}
-
-acm::Error store_error(const std::string& what, int code) {
-  return acm::make_error(acm::Errc::io_error, what + ": " + std::strerror(code)).value();
 }
 
 }  // namespace
@@ -120,45 +102,24 @@ Result<std::uint32_t> DeviceHostImpl::attach_disk(abi::domid_t domid, const Disk
     }
     const std::string mode = disk.writable ? (disk.force_shared ? "w!" : "w") : "r";
     const std::string type = disk.resource.substr(0, disk.resource.find(':'));
-    auto undo = [&] {
-      (void)store.rm(fe);
-      (void)store.rm(be);
-    };
-    auto write_all = [&](const std::string& dir, const XsPerms& perms,
-                         const std::vector<std::pair<std::string, std::string>>& nodes) -> XsStatus {
-      if (auto made = store.mkdir(dir); !made) return made;
-      if (auto set = store.set_perms(dir, perms); !set) return set;
-      for (const auto& [node, value] : nodes) {
-        if (auto w = store.write(dir + "/" + node, value); !w) return w;
-        if (auto set = store.set_perms(dir + "/" + node, perms); !set) return set;
-      }
-      return {};
-    };
-    const std::string initialising = std::to_string(static_cast<std::uint32_t>(XenbusState::initialising));
-    const XsPerms fe_perms = {{domid, XsAccess::none}, {disk.backend, XsAccess::read}};
-    const XsPerms be_perms = {{disk.backend, XsAccess::none}, {domid, XsAccess::read}};
-    if (auto done = write_all(fe, fe_perms,
-                              {{"backend", be},
-                               {"backend-id", std::to_string(disk.backend)},
-                               {"virtual-device", std::to_string(devid)},
-                               {"device-type", "disk"},
-                               {"state", initialising}});
-        !done) {
-      undo();
-      return tl::unexpected(store_error("writing " + fe, done.error()));
-    }
-    if (auto done = write_all(be, be_perms,
-                              {{"frontend", fe},
-                               {"frontend-id", std::to_string(domid)},
-                               {"params", disk.resource},
-                               {"type", type},
-                               {"mode", mode},
-                               {"dev", disk.vdev},
-                               {"resource-ssidref", std::to_string(disk.resource_ssidref)},
-                               {"state", initialising}});
-        !done) {
-      undo();
-      return tl::unexpected(store_error("writing " + be, done.error()));
+    const std::string initialising = state_text(XenbusState::initialising);
+    if (auto written = write_device_dirs(store, domid, fe,
+                                         {{"backend", be},
+                                          {"backend-id", std::to_string(disk.backend)},
+                                          {"virtual-device", std::to_string(devid)},
+                                          {"device-type", "disk"},
+                                          {"state", initialising}},
+                                         disk.backend, be,
+                                         {{"frontend", fe},
+                                          {"frontend-id", std::to_string(domid)},
+                                          {"params", disk.resource},
+                                          {"type", type},
+                                          {"mode", mode},
+                                          {"dev", disk.vdev},
+                                          {"resource-ssidref", std::to_string(disk.resource_ssidref)},
+                                          {"state", initialising}});
+        !written) {
+      return tl::unexpected(written.error());
     }
     log_.info("domain " + std::to_string(domid) + ": disk " + disk.resource + " attached as " +
               disk.vdev + " (" + mode + ")");
@@ -173,56 +134,13 @@ Status DeviceHostImpl::detach_disk(abi::domid_t domid, const std::string& device
     return acm::make_error(acm::Errc::invalid_argument,
                            "'" + device + "' is neither a device number nor a virtual device name");
   }
-  const std::string fe = frontend_dir(domid, *devid);
-  // Ask the frontend to close; note the backend directory.
-  auto backend = call<std::string>("detaching " + device, [this, domid, device, fe,
-                                                          devid = *devid]() -> Result<std::string> {
-    StoreClient& store = loop_->store();
-    auto be = store.read(fe + "/backend");
-    if (!be) {
-      return acm::make_error(acm::Errc::not_found, "domain " + std::to_string(domid) +
-                                                       " has no block device " + device);
-    }
-    const std::uint32_t front_state = read_state(store, fe);
-    const bool frontend_active = front_state >= static_cast<std::uint32_t>(XenbusState::init_wait) &&
-                                 front_state <= static_cast<std::uint32_t>(XenbusState::connected);
-    if (frontend_active) {
-      (void)store.write(*be + "/state",
-                        std::to_string(static_cast<std::uint32_t>(XenbusState::closing)));
-      return *be;
-    }
-    (void)devid;
-    return std::string();  // nothing to wait for
-  });
-  if (!backend) return tl::unexpected(backend.error());
-  const std::string be = *backend;
-  if (!be.empty()) {
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    for (;;) {
-      auto closed = call<bool>("detaching " + device, [this, fe, be]() -> Result<bool> {
-        StoreClient& store = loop_->store();
-        const std::uint32_t closed_state = static_cast<std::uint32_t>(XenbusState::closed);
-        if (!store.read(fe + "/state")) return true;
-        return read_state(store, fe) == closed_state;
-      });
-      if (!closed) return tl::unexpected(closed.error());
-      if (*closed) break;
-      if (std::chrono::steady_clock::now() >= deadline) {
-        log_.warning("domain " + std::to_string(domid) + ": " + device +
-                     " did not close in time; removing it anyway");
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds{20});
-    }
-  }
-  return call<std::monostate>("detaching " + device, [this, fe]() -> Result<std::monostate> {
-           StoreClient& store = loop_->store();
-           const auto be_now = store.read(fe + "/backend");
-           (void)store.rm(fe);
-           if (be_now) (void)store.rm(*be_now);
-           return std::monostate{};
-         })
-      .map([this, domid, device](std::monostate) {
+  return detach_device(*this, log_, "detaching " + device, frontend_dir(domid, *devid),
+                       XenbusState::init_wait,
+                       "domain " + std::to_string(domid) + " has no block device " + device,
+                       "domain " + std::to_string(domid) + ": " + device +
+                           " did not close in time; removing it anyway",
+                       wait)
+      .map([this, domid, device]() {
         log_.info("domain " + std::to_string(domid) + ": disk " + device + " detached");
       });
 }
@@ -241,11 +159,7 @@ Result<std::vector<DiskInfo>> DeviceHostImpl::list_disks(abi::domid_t domid) {
       DiskInfo info;
       info.devid = *devid;
       info.frontend_state = read_state(store, fe);
-      auto number = [&](const std::string& path) -> std::int64_t {
-        auto text = store.read(path);
-        if (!text) return -1;
-        return parse_number<std::int64_t>(*text).value_or(-1);
-      };
+      auto number = [&](const std::string& path) { return read_number(store, path); };
       info.ring_ref = number(fe + "/ring-ref");
       info.event_channel = number(fe + "/event-channel");
       info.backend = static_cast<abi::domid_t>(std::max<std::int64_t>(0, number(fe + "/backend-id")));

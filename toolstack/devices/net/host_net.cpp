@@ -22,6 +22,7 @@
 #include <thread>
 #include <variant>
 
+#include "device_dirs.hpp"
 #include "device_host_impl.hpp"
 #include "mac_address.hpp"
 #include "shype/io/xenbus.hpp"
@@ -31,32 +32,14 @@ namespace {
 
 using abi::io::XenbusState;
 
-std::string home(abi::domid_t domid) { return "/local/domain/" + std::to_string(domid); }
+std::string home(abi::domid_t domid) { return domain_home(domid); }
 
 std::string frontend_dir(abi::domid_t front, std::uint32_t devid) {
-  return home(front) + "/device/vif/" + std::to_string(devid);
+  return devices::frontend_dir("vif", front, devid);
 }
 
 std::string backend_dir(abi::domid_t back, abi::domid_t front, std::uint32_t devid) {
-  return home(back) + "/backend/vif/" + std::to_string(front) + "/" + std::to_string(devid);
-}
-
-template <typename T>
-std::optional<T> parse_number(std::string_view text) {
-  T value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
-std::uint32_t read_state(StoreClient& store, const std::string& dir) {
-  auto text = store.read(dir + "/state");
-  if (!text) return 0;
-  return parse_number<std::uint32_t>(*text).value_or(0);
-}
-
-acm::Error store_error(const std::string& what, int code) {
-  return acm::make_error(acm::Errc::io_error, what + ": " + std::strerror(code)).value();
+  return devices::backend_dir("vif", back, front, devid);
 }
 
 // Linux's rule for interface names: 1..15 characters, no '/' or spaces.
@@ -151,44 +134,22 @@ Result<std::uint32_t> DeviceHostImpl::attach_vif(abi::domid_t domid, const VifSp
     const std::string fe = frontend_dir(domid, devid);
     const std::string be = backend_dir(vif.backend, domid, devid);
     if (store.directory(be)) (void)store.rm(be);  // a leftover of a vif that is gone
-    auto undo = [&] {
-      (void)store.rm(fe);
-      (void)store.rm(be);
-    };
-    auto write_all = [&](const std::string& dir, const XsPerms& perms,
-                         const std::vector<std::pair<std::string, std::string>>& nodes) -> XsStatus {
-      if (auto made = store.mkdir(dir); !made) return made;
-      if (auto set = store.set_perms(dir, perms); !set) return set;
-      for (const auto& [node, value] : nodes) {
-        if (auto w = store.write(dir + "/" + node, value); !w) return w;
-        if (auto set = store.set_perms(dir + "/" + node, perms); !set) return set;
-      }
-      return {};
-    };
-    const std::string initialising =
-        std::to_string(static_cast<std::uint32_t>(XenbusState::initialising));
-    const XsPerms fe_perms = {{domid, XsAccess::none}, {vif.backend, XsAccess::read}};
-    const XsPerms be_perms = {{vif.backend, XsAccess::none}, {domid, XsAccess::read}};
-    if (auto done = write_all(fe, fe_perms,
-                              {{"backend", be},
-                               {"backend-id", std::to_string(vif.backend)},
-                               {"mac", mac.to_string()},
-                               {"handle", std::to_string(devid)},
-                               {"state", initialising}});
-        !done) {
-      undo();
-      return tl::unexpected(store_error("writing " + fe, done.error()));
-    }
-    if (auto done = write_all(be, be_perms,
-                              {{"frontend", fe},
-                               {"frontend-id", std::to_string(domid)},
-                               {"mac", mac.to_string()},
-                               {"bridge", bridge},
-                               {"handle", std::to_string(devid)},
-                               {"state", initialising}});
-        !done) {
-      undo();
-      return tl::unexpected(store_error("writing " + be, done.error()));
+    const std::string initialising = state_text(XenbusState::initialising);
+    if (auto written = write_device_dirs(store, domid, fe,
+                                         {{"backend", be},
+                                          {"backend-id", std::to_string(vif.backend)},
+                                          {"mac", mac.to_string()},
+                                          {"handle", std::to_string(devid)},
+                                          {"state", initialising}},
+                                         vif.backend, be,
+                                         {{"frontend", fe},
+                                          {"frontend-id", std::to_string(domid)},
+                                          {"mac", mac.to_string()},
+                                          {"bridge", bridge},
+                                          {"handle", std::to_string(devid)},
+                                          {"state", initialising}});
+        !written) {
+      return tl::unexpected(written.error());
     }
     log_.info("domain " + std::to_string(domid) + ": vif " + std::to_string(devid) + " attached (mac " +
               mac.to_string() + ", bridge " + bridge + ")");
@@ -198,54 +159,14 @@ Result<std::uint32_t> DeviceHostImpl::attach_vif(abi::domid_t domid, const VifSp
 
 Status DeviceHostImpl::detach_vif(abi::domid_t domid, std::uint32_t devid,
                                   std::chrono::milliseconds wait) {
-  const std::string fe = frontend_dir(domid, devid);
-  const std::string what = "detaching vif " + std::to_string(devid);
-  auto backend = call<std::string>(what, [this, domid, devid, fe]() -> Result<std::string> {
-    StoreClient& store = loop_->store();
-    auto be = store.read(fe + "/backend");
-    if (!be) {
-      return acm::make_error(acm::Errc::not_found, "domain " + std::to_string(domid) +
-                                                       " has no network interface " +
-                                                       std::to_string(devid));
-    }
-    const std::uint32_t front_state = read_state(store, fe);
-    const bool frontend_active =
-        front_state >= static_cast<std::uint32_t>(XenbusState::initialised) &&
-        front_state <= static_cast<std::uint32_t>(XenbusState::connected);
-    if (frontend_active) {
-      (void)store.write(*be + "/state",
-                        std::to_string(static_cast<std::uint32_t>(XenbusState::closing)));
-      return *be;
-    }
-    return std::string();  // nothing to wait for
-  });
-  if (!backend) return tl::unexpected(backend.error());
-  if (!backend->empty()) {
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    for (;;) {
-      auto closed = call<bool>(what, [this, fe]() -> Result<bool> {
-        StoreClient& store = loop_->store();
-        if (!store.read(fe + "/state")) return true;
-        return read_state(store, fe) == static_cast<std::uint32_t>(XenbusState::closed);
-      });
-      if (!closed) return tl::unexpected(closed.error());
-      if (*closed) break;
-      if (std::chrono::steady_clock::now() >= deadline) {
-        log_.warning("domain " + std::to_string(domid) + ": vif " + std::to_string(devid) +
-                     " did not close in time; removing it anyway");
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds{20});
-    }
-  }
-  return call<std::monostate>(what, [this, fe]() -> Result<std::monostate> {
-           StoreClient& store = loop_->store();
-           const auto be_now = store.read(fe + "/backend");
-           (void)store.rm(fe);
-           if (be_now) (void)store.rm(*be_now);
-           return std::monostate{};
-         })
-      .map([this, domid, devid](std::monostate) {
+  return detach_device(*this, log_, "detaching vif " + std::to_string(devid),
+                       frontend_dir(domid, devid), XenbusState::initialised,
+                       "domain " + std::to_string(domid) + " has no network interface " +
+                           std::to_string(devid),
+                       "domain " + std::to_string(domid) + ": vif " + std::to_string(devid) +
+                           " did not close in time; removing it anyway",
+                       wait)
+      .map([this, domid, devid]() {
         log_.info("domain " + std::to_string(domid) + ": vif " + std::to_string(devid) +
                   " detached");
       });
@@ -266,11 +187,7 @@ Result<std::vector<VifInfo>> DeviceHostImpl::list_vifs(abi::domid_t domid) {
       VifInfo info;
       info.devid = *devid;
       info.frontend_state = read_state(store, fe);
-      auto number = [&](const std::string& path) -> std::int64_t {
-        auto text = store.read(path);
-        if (!text) return -1;
-        return parse_number<std::int64_t>(*text).value_or(-1);
-      };
+      auto number = [&](const std::string& path) { return read_number(store, path); };
       info.event_channel = number(fe + "/event-channel");
       info.tx_ring_ref = number(fe + "/tx-ring-ref");
       info.rx_ring_ref = number(fe + "/rx-ring-ref");

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "bridge.hpp"
+#include "device_dirs.hpp"
 #include "devices/backend_driver.hpp"
 #include "label_filter.hpp"
 #include "mac_address.hpp"
@@ -47,10 +48,6 @@ constexpr std::string_view kBackendRoot = "/local/domain/0/backend/vif";
 constexpr std::uint32_t kTxBudget = 256;
 // Persistent grants kept per vif and direction: the frontend's pools.
 constexpr std::size_t kMaxPoolPages = 256;
-
-std::string state_text(XenbusState state) {
-  return std::to_string(static_cast<std::uint32_t>(state));
-}
 
 std::optional<std::uint64_t> parse_u64(const std::string& text) {
   if (text.empty() || text.size() > 19) return std::nullopt;

@@ -193,16 +193,30 @@ XsStatus Xenstore::create_node(Tree& tree, abi::domid_t caller, const std::strin
   return {};
 }
 
-XsResult<std::string> Xenstore::read(abi::domid_t caller, std::uint32_t tx,
-                                     std::string_view path) {
+XsResult<Xenstore::Located> Xenstore::locate(abi::domid_t caller, std::uint32_t tx,
+                                              std::string_view path) {
   auto full = canonical(caller, path);
   if (!full) return tl::unexpected(full.error());
   auto tree = tree_for(caller, tx);
   if (!tree) return tl::unexpected(tree.error());
-  const auto it = (*tree)->nodes.find(*full);
-  if (it == (*tree)->nodes.end()) return tl::unexpected(ENOENT);
+  return Located{std::move(*full), *tree};
+}
+
+XsResult<const Xenstore::Node*> Xenstore::readable_node(abi::domid_t caller, std::uint32_t tx,
+                                                        std::string_view path) {
+  auto at = locate(caller, tx, path);
+  if (!at) return tl::unexpected(at.error());
+  const auto it = at->tree->nodes.find(at->path);
+  if (it == at->tree->nodes.end()) return tl::unexpected(ENOENT);
   if (!can_read(it->second.perms, caller)) return tl::unexpected(EACCES);
-  return it->second.value;
+  return &it->second;
+}
+
+XsResult<std::string> Xenstore::read(abi::domid_t caller, std::uint32_t tx,
+                                     std::string_view path) {
+  auto node = readable_node(caller, tx, path);
+  if (!node) return tl::unexpected(node.error());
+  return (*node)->value;
 }
 
 XsStatus Xenstore::write(abi::domid_t caller, std::uint32_t tx, std::string_view path,
@@ -270,26 +284,16 @@ XsStatus Xenstore::rm(abi::domid_t caller, std::uint32_t tx, std::string_view pa
 
 XsResult<std::vector<std::string>> Xenstore::directory(abi::domid_t caller, std::uint32_t tx,
                                                        std::string_view path) {
-  auto full = canonical(caller, path);
-  if (!full) return tl::unexpected(full.error());
-  auto tree = tree_for(caller, tx);
-  if (!tree) return tl::unexpected(tree.error());
-  const auto it = (*tree)->nodes.find(*full);
-  if (it == (*tree)->nodes.end()) return tl::unexpected(ENOENT);
-  if (!can_read(it->second.perms, caller)) return tl::unexpected(EACCES);
-  return std::vector<std::string>(it->second.children.begin(), it->second.children.end());
+  auto node = readable_node(caller, tx, path);
+  if (!node) return tl::unexpected(node.error());
+  return std::vector<std::string>((*node)->children.begin(), (*node)->children.end());
 }
 
 XsResult<XsPerms> Xenstore::get_perms(abi::domid_t caller, std::uint32_t tx,
                                       std::string_view path) {
-  auto full = canonical(caller, path);
-  if (!full) return tl::unexpected(full.error());
-  auto tree = tree_for(caller, tx);
-  if (!tree) return tl::unexpected(tree.error());
-  const auto it = (*tree)->nodes.find(*full);
-  if (it == (*tree)->nodes.end()) return tl::unexpected(ENOENT);
-  if (!can_read(it->second.perms, caller)) return tl::unexpected(EACCES);
-  return it->second.perms;
+  auto node = readable_node(caller, tx, path);
+  if (!node) return tl::unexpected(node.error());
+  return (*node)->perms;
 }
 
 XsStatus Xenstore::set_perms(abi::domid_t caller, std::uint32_t tx, std::string_view path,

@@ -12,6 +12,7 @@
 #include "shype/io/blkif.hpp"
 #include "shype/io/xenbus.hpp"
 #include "shype/xsm_op.hpp"
+#include "text.hpp"
 
 extern "C" void* memcpy(void* destination, const void* source, std::size_t count);
 
@@ -31,77 +32,13 @@ constexpr std::size_t kTextMax = 256;
 constexpr std::uint32_t kMaxMapped = 64;  // persistent grants kept per client
 constexpr std::uint32_t kVolumePool = 32;
 constexpr const char* kWatchToken = "blkback";
-constexpr int kENODEV = 19;
+using sys::kENODEV;
 
-// ---- small text helpers (no libc) ------------------------------------------
-
-std::size_t length_of(const char* text) {
-  std::size_t n = 0;
-  while (text[n] != '\0') ++n;
-  return n;
-}
-
-bool equal(const char* a, const char* b) {
-  while (*a != '\0' && *a == *b) {
-    ++a;
-    ++b;
-  }
-  return *a == *b;
-}
-
-// A bounded string builder; `ok()` is false once something did not fit.
-class Text {
- public:
-  Text() { text_[0] = '\0'; }
-  Text& add(const char* part) {
-    for (; *part != '\0'; ++part) put(*part);
-    return *this;
-  }
-  Text& add(std::uint64_t value) {
-    char digits[20];
-    std::size_t n = 0;
-    do {
-      digits[n++] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    } while (value != 0);
-    while (n > 0) put(digits[--n]);
-    return *this;
-  }
-  [[nodiscard]] const char* c_str() const { return text_; }
-  [[nodiscard]] bool ok() const { return ok_; }
-
- private:
-  void put(char c) {
-    if (used_ + 1 >= sizeof text_) {
-      ok_ = false;
-      return;
-    }
-    text_[used_++] = c;
-    text_[used_] = '\0';
-  }
-  char text_[kTextMax];
-  std::size_t used_ = 0;
-  bool ok_ = true;
-};
-
-void copy_text(char* to, std::size_t capacity, const char* from) {
-  std::size_t n = 0;
-  for (; from[n] != '\0' && n + 1 < capacity; ++n) to[n] = from[n];
-  to[n] = '\0';
-}
-
-bool parse_u64(const char* text, std::uint64_t* out) {
-  if (*text == '\0') return false;
-  std::uint64_t value = 0;
-  for (; *text != '\0'; ++text) {
-    if (*text < '0' || *text > '9') return false;
-    if (value > (~std::uint64_t{0} - 9) / 10) return false;
-    value = value * 10 + static_cast<std::uint64_t>(*text - '0');
-  }
-  *out = value;
-  return true;
-}
-
+using detail::copy_text;
+using detail::equal;
+using detail::length_of;
+using detail::parse_u64;
+using Text = detail::Text<kTextMax>;
 // ---- state -----------------------------------------------------------------
 
 struct Volume {

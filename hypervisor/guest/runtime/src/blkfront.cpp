@@ -1,10 +1,12 @@
 // blkfront: see shype/guest/blkfront.hpp.
 #include "shype/guest/blkfront.hpp"
 
+#include "frontend_common.hpp"
 #include "internal.hpp"
 #include "shype/guest/event_channel.hpp"
 #include "shype/guest/grant_table.hpp"
 #include "shype/guest/xenbus.hpp"
+#include "text.hpp"
 
 namespace shype::guest::blkfront {
 namespace {
@@ -15,67 +17,19 @@ using abi::io::BlkifResponse;
 using abi::io::BlkifSharedRing;
 using abi::io::XenbusState;
 
-// errno values the runtime's syscall.hpp does not name.
-constexpr int kENODEV = 19;
-constexpr int kEBUSY = 16;
-constexpr int kEROFS = 30;
-constexpr int kENOTCONN = 107;
+using sys::kEBUSY;
+using sys::kENODEV;
+using sys::kENOTCONN;
+using sys::kEROFS;
 
 constexpr std::uint32_t kSlots = BlkifSharedRing::kSlots;
 constexpr std::uint32_t kSegs = abi::io::kBlkifMaxSegments;
 constexpr std::uint32_t kSectorsPerPage = abi::io::kSectorsPerPage;
 constexpr std::uint64_t kMaxSectorsPerRequest = std::uint64_t{kSegs} * kSectorsPerPage;
 
-// ---- Small text helpers (no libc) -----------------------------------------
-
-class Text {
- public:
-  Text& add(const char* text) {
-    while (*text != '\0' && length_ + 1 < sizeof buffer_)
-      buffer_[length_++] = *text++;
-    buffer_[length_] = '\0';
-    return *this;
-  }
-  Text& add(std::uint64_t value) {
-    char digits[24];
-    std::size_t n = 0;
-    do {
-      digits[n++] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    } while (value != 0);
-    while (n > 0 && length_ + 1 < sizeof buffer_)
-      buffer_[length_++] = digits[--n];
-    buffer_[length_] = '\0';
-    return *this;
-  }
-  [[nodiscard]] const char* c_str() const { return buffer_; }
-
- private:
-  char buffer_[160] = {};
-  std::size_t length_ = 0;
-};
-
-bool parse_u64(const char* text, std::uint64_t* out) {
-  if (*text == '\0') return false;
-  std::uint64_t value = 0;
-  for (; *text != '\0'; ++text) {
-    if (*text < '0' || *text > '9') return false;
-    const auto digit = static_cast<std::uint64_t>(*text - '0');
-    if (value > (~std::uint64_t{0} - digit) / 10) return false;
-    value = value * 10 + digit;
-  }
-  *out = value;
-  return true;
-}
-
-void copy_text(char* out, std::size_t capacity, const char* text) {
-  if (out == nullptr || capacity == 0) return;
-  std::size_t i = 0;
-  for (; text[i] != '\0' && i + 1 < capacity; ++i)
-    out[i] = text[i];
-  out[i] = '\0';
-}
-
+using detail::copy_text;
+using detail::parse_u64;
+using Text = detail::Text<160>;
 // ---- State ---------------------------------------------------------------
 
 // One request in flight, named by its response id: slot | generation << 8.
@@ -120,24 +74,12 @@ struct Disk {
 Disk g_disks[kMaxDisks];
 Notification g_notification;
 
-void default_handler(Notification* notification) {
-  abi::ShutdownReason reason{};
-  if (is_shutdown_request(*notification, &reason)) shutdown(reason);
-  discard_notification(notification);
-}
-NotificationHandler g_handler = default_handler;
+NotificationHandler g_handler = detail::frontend_default_handler;
 
 Disk* disk_at(int disk) {
   if (disk < 0 || static_cast<std::uint32_t>(disk) >= kMaxDisks) return nullptr;
   Disk* d = &g_disks[disk];
   return d->used ? d : nullptr;
-}
-
-void pump_notifications() {
-  while (next_notification(&g_notification)) {
-    if (evtchn::handle_event_notification(&g_notification)) continue;
-    g_handler(&g_notification);
-  }
 }
 
 // One bounded wait for something to happen; the caller re-checks its ring.
@@ -146,11 +88,7 @@ void wait_a_little(std::int64_t deadline_ns) {
   std::int64_t step = deadline_ns - now;
   if (step > 10'000'000) step = 10'000'000;
   if (step < 0) step = 0;
-  const std::uint32_t events = wait_for_events(step);
-  if ((events & kEventNotification) != 0) pump_notifications();
-  abi::evtchn_port_t port = 0;
-  while (evtchn::next_pending(&port)) {
-  }
+  detail::frontend_wait(step, &g_notification, g_handler);
 }
 
 std::int64_t deadline_after(std::int64_t timeout_ns) {
@@ -396,7 +334,13 @@ int discover(std::uint32_t* devids, std::uint32_t capacity) {
   std::uint32_t stored = 0;
   for (std::uint32_t i = 0; i < count; ++i) {
     std::uint64_t value = 0;
-    if (parse_u64(name, &value) && value <= 0xffffffffu && stored < capacity && devids != nullptr) {
+    // The toolstack writes a device's state last: a directory without it is
+    // still being filled in, and is found again once it is complete.
+    detail::Text<64> path;  // read_state adds "/state"
+    path.add("device/vbd/").add(name);
+    const bool complete = path.ok() && xenbus::read_state(path.c_str()) != XenbusState::unknown;
+    if (complete && parse_u64(name, &value) && value <= 0xffffffffu && stored < capacity &&
+        devids != nullptr) {
       devids[stored++] = static_cast<std::uint32_t>(value);
     }
     while (*name != '\0')
@@ -671,7 +615,7 @@ int inject_raw(int disk, const BlkifRequest* raw, std::uint32_t count, std::uint
 }
 
 void set_notification_handler(NotificationHandler handler) {
-  g_handler = handler != nullptr ? handler : default_handler;
+  g_handler = handler != nullptr ? handler : detail::frontend_default_handler;
 }
 
 }  // namespace shype::guest::blkfront

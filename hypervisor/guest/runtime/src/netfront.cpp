@@ -1,10 +1,12 @@
 // netfront (shype/guest/netfront.hpp).
 #include "shype/guest/netfront.hpp"
 
+#include "frontend_common.hpp"
 #include "shype/guest/event_channel.hpp"
 #include "shype/guest/grant_table.hpp"
 #include "shype/guest/syscall.hpp"
 #include "shype/guest/xenbus.hpp"
+#include "text.hpp"
 
 namespace shype::guest::netfront {
 
@@ -16,53 +18,14 @@ using abi::io::NetifTxRequest;
 using abi::io::NetifTxResponse;
 using abi::io::XenbusState;
 
-constexpr int kENODEV = 19;
-constexpr int kE2BIG = 7;
-constexpr int kEBUSY = 16;
-constexpr int kENOTCONN = 107;
+using sys::kE2BIG;
+using sys::kEBUSY;
+using sys::kENODEV;
+using sys::kENOTCONN;
 
-// ---- Small string helpers (no libc) ----------------------------------------
-
-std::size_t length_of(const char* s) {
-  std::size_t n = 0;
-  while (s[n] != '\0') ++n;
-  return n;
-}
-
-// A bounded path builder: append() stops at the capacity (then ok() is false).
-class Text {
- public:
-  Text& append(const char* s) {
-    while (*s != '\0') put(*s++);
-    return *this;
-  }
-  Text& append(std::uint64_t value) {
-    char digits[24];
-    std::size_t n = 0;
-    do {
-      digits[n++] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    } while (value != 0);
-    while (n > 0) put(digits[--n]);
-    return *this;
-  }
-  [[nodiscard]] const char* c_str() const { return text_; }
-  [[nodiscard]] bool ok() const { return ok_; }
-
- private:
-  void put(char c) {
-    if (used_ + 1 >= sizeof text_) {
-      ok_ = false;
-      return;
-    }
-    text_[used_++] = c;
-    text_[used_] = '\0';
-  }
-  char text_[160] = {};
-  std::size_t used_ = 0;
-  bool ok_ = true;
-};
-
+using detail::length_of;
+using detail::parse_u32;
+using Text = detail::Text<160>;
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -78,18 +41,6 @@ bool parse_mac(const char* text, std::uint8_t* out) {
     if (high < 0 || low < 0 || (i < 5 && text[i * 3 + 2] != ':')) return false;
     out[i] = static_cast<std::uint8_t>(high * 16 + low);
   }
-  return true;
-}
-
-bool parse_u32(const char* text, std::uint32_t* out) {
-  if (*text == '\0') return false;
-  std::uint64_t value = 0;
-  for (; *text != '\0'; ++text) {
-    if (*text < '0' || *text > '9') return false;
-    value = value * 10 + static_cast<std::uint64_t>(*text - '0');
-    if (value > 0xffffffffu) return false;
-  }
-  *out = static_cast<std::uint32_t>(value);
   return true;
 }
 
@@ -116,12 +67,7 @@ struct Vif {
 Vif g_vifs[kMaxVifs];
 Notification g_notification;
 
-void default_handler(Notification* notification) {
-  abi::ShutdownReason reason{};
-  if (is_shutdown_request(*notification, &reason)) shutdown(reason);
-  discard_notification(notification);
-}
-NotificationHandler g_handler = default_handler;
+NotificationHandler g_handler = detail::frontend_default_handler;
 
 Vif* vif_at(int vif) {
   if (vif < 0 || static_cast<std::uint32_t>(vif) >= kMaxVifs) return nullptr;
@@ -129,12 +75,7 @@ Vif* vif_at(int vif) {
   return v->used ? v : nullptr;
 }
 
-void pump_notifications() {
-  while (next_notification(&g_notification)) {
-    if (evtchn::handle_event_notification(&g_notification)) continue;
-    g_handler(&g_notification);
-  }
-}
+void pump_notifications() { detail::pump_frontend_notifications(&g_notification, g_handler); }
 
 // One bounded wait for something to happen; the caller re-checks its rings.
 void wait_until(std::int64_t deadline_ns, bool forever) {
@@ -144,11 +85,7 @@ void wait_until(std::int64_t deadline_ns, bool forever) {
     if (deadline_ns - now < step) step = deadline_ns - now;
     if (step < 0) step = 0;
   }
-  const std::uint32_t events = wait_for_events(step);
-  if ((events & kEventNotification) != 0) pump_notifications();
-  abi::evtchn_port_t port = 0;
-  while (evtchn::next_pending(&port)) {
-  }
+  detail::frontend_wait(step, &g_notification, g_handler);
 }
 
 std::uint8_t* frame_bytes(std::uint32_t frame) {
@@ -206,7 +143,7 @@ int grant(Vif& v, std::uint32_t frame, bool readonly, abi::grant_ref_t* out) {
 
 int write_node(const Vif& v, const char* node, std::uint64_t value) {
   Text path;
-  path.append(v.frontend_dir).append("/").append(node);
+  path.add(v.frontend_dir).add("/").add(node);
   if (!path.ok()) return -sys::kEINVAL;
   return xenbus::write_u64(path.c_str(), value);
 }
@@ -245,24 +182,24 @@ int connect(std::uint32_t devid, std::int64_t timeout_ns) {
   v = Vif{};
   v.info.devid = devid;
   Text dir;
-  dir.append("device/vif/").append(devid);
+  dir.add("device/vif/").add(devid);
   __builtin_memcpy(v.frontend_dir, dir.c_str(), length_of(dir.c_str()) + 1);
 
   // What the toolstack wrote.
   Text node;
-  node.append(v.frontend_dir).append("/backend");
+  node.add(v.frontend_dir).add("/backend");
   int rc = xenbus::read(node.c_str(), v.backend_dir, sizeof v.backend_dir);
   if (rc < 0) return rc == -sys::kENOENT ? -kENODEV : rc;
   std::uint64_t backend_id = 0;
   Text node_id;
-  node_id.append(v.frontend_dir).append("/backend-id");
+  node_id.add(v.frontend_dir).add("/backend-id");
   rc = xenbus::read_u64(node_id.c_str(), &backend_id);
   if (rc < 0) return rc;
   if (backend_id > abi::kDomidMaxGuest) return -sys::kEINVAL;
   v.info.backend = static_cast<abi::domid_t>(backend_id);
   char mac_text[32];
   Text node_mac;
-  node_mac.append(v.frontend_dir).append("/mac");
+  node_mac.add(v.frontend_dir).add("/mac");
   rc = xenbus::read(node_mac.c_str(), mac_text, sizeof mac_text);
   if (rc < 0) return rc;
   if (!parse_mac(mac_text, v.info.mac)) return -sys::kEINVAL;
@@ -486,7 +423,7 @@ int inject_raw_tx(int vif, const NetifTxRequest* raw, std::uint32_t count,
 }
 
 void set_notification_handler(NotificationHandler handler) {
-  g_handler = handler != nullptr ? handler : default_handler;
+  g_handler = handler != nullptr ? handler : detail::frontend_default_handler;
 }
 
 }  // namespace shype::guest::netfront

@@ -6,6 +6,7 @@
 #include "shype/guest/event_channel.hpp"
 #include "shype/guest/runtime.hpp"
 #include "shype/io/xs_wire.hpp"
+#include "text.hpp"
 #include "xenbus_internal.hpp"
 
 namespace shype::guest {
@@ -16,9 +17,9 @@ using abi::io::kXsRingSize;
 using abi::io::XsMessageHeader;
 using abi::io::XsType;
 
-constexpr int kENODEV = 19;
-constexpr int kE2BIG = 7;
-constexpr int kENOTCONN = 107;
+using sys::kE2BIG;
+using sys::kENODEV;
+using sys::kENOTCONN;
 constexpr std::int64_t kReplyWaitNs = 10'000'000'000;
 constexpr std::size_t kHeader = sizeof(XsMessageHeader);
 
@@ -46,11 +47,7 @@ WatchEvent g_events[kWatchQueue];
 char g_home[32];
 char g_path[abi::io::kXsPathMax + 1];
 
-std::size_t length_of(const char* text) {
-  std::size_t n = 0;
-  while (text[n] != '\0') ++n;
-  return n;
-}
+using detail::length_of;
 
 void copy_text(char* to, std::size_t capacity, const char* from, std::size_t length) {
   const std::size_t n = length < capacity - 1 ? length : capacity - 1;
@@ -232,29 +229,8 @@ const char* state_path(const char* dir) {
   return g_path;
 }
 
-void format_u64(char* out, std::uint64_t value) {
-  char digits[21];
-  std::size_t count = 0;
-  do {
-    digits[count++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  for (std::size_t i = 0; i < count; ++i) out[i] = digits[count - 1 - i];
-  out[count] = '\0';
-}
-
-bool parse_u64(const char* text, std::uint64_t* out) {
-  if (*text == '\0') return false;
-  std::uint64_t value = 0;
-  for (; *text != '\0'; ++text) {
-    if (*text < '0' || *text > '9') return false;
-    const std::uint64_t next = value * 10 + static_cast<std::uint64_t>(*text - '0');
-    if (next / 10 != value) return false;
-    value = next;
-  }
-  *out = value;
-  return true;
-}
+using detail::format_u64;
+using detail::parse_u64;
 
 }  // namespace
 

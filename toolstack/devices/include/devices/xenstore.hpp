@@ -145,6 +145,18 @@ class Xenstore {
   };
 
   [[nodiscard]] XsResult<Tree*> tree_for(abi::domid_t caller, std::uint32_t tx);
+  // The canonical form of `path` and the tree `caller` sees in transaction
+  // `tx` (0: none).
+  struct Located {
+    std::string path;
+    Tree* tree = nullptr;
+  };
+  [[nodiscard]] XsResult<Located> locate(abi::domid_t caller, std::uint32_t tx,
+                                         std::string_view path);
+  // The node at `path` as `caller` sees it in `tx`: ENOENT if there is
+  // none, EACCES if `caller` may not read it.
+  [[nodiscard]] XsResult<const Node*> readable_node(abi::domid_t caller, std::uint32_t tx,
+                                                    std::string_view path);
   void record(abi::domid_t caller, std::uint32_t tx, Change change);
   [[nodiscard]] XsStatus create_node(Tree& tree, abi::domid_t caller, const std::string& path,
                                      std::vector<Change>& created);
