@@ -5,7 +5,8 @@
 // guest's and as Domain-0's. For every input:
 //  - decoding never crashes (ASan/UBSan watch the decoder);
 //  - an accepted request re-encodes to exactly the datagram, holds exactly
-//    the descriptors its op takes, and is never a Domain-0 op from a guest;
+//    the descriptors its op takes, and is never a Domain-0 op from a guest
+//    (xsm_op resource_access is the one a guest may send);
 //  - a rejection carries a negative errno; a protocol violation carries no
 //    header to answer, any other rejection does;
 //  - every descriptor is closed once the decode result is gone, whatever
@@ -55,9 +56,14 @@ void check(std::span<const std::uint8_t> datagram, unsigned fd_count, wire::Call
       if (request.fds.size() != wire::fd_count_of(request.body)) {
         violated("an accepted request holds the wrong number of descriptors");
       }
-      const auto op = wire::op_of(request.body).first;
+      const auto [op, subop] = wire::op_of(request.body);
+      // The one xsm_op a guest may send is resource_access (a driver domain
+      // asks it about its clients; the hypervisor checks the channel).
+      const bool guest_xsm_op_allowed =
+          op == abi::Op::xsm_op && subop == static_cast<std::uint32_t>(abi::AcmOp::resource_access);
       if (caller == wire::Caller::guest &&
-          (op == abi::Op::domctl || op == abi::Op::sysctl || op == abi::Op::xsm_op)) {
+          (op == abi::Op::domctl || op == abi::Op::sysctl ||
+           (op == abi::Op::xsm_op && !guest_xsm_op_allowed))) {
         violated("a guest got a Domain-0 op through");
       }
       for (const auto& fd : request.fds) {

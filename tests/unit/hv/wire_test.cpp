@@ -210,6 +210,19 @@ TEST(WirePrivilege, DomctlSysctlXsmAreDomain0Only) {
   EXPECT_EQ(status_of(decode(abi::Op::sysctl, 3, {}, Caller::domain0)), Errno::ok);
 }
 
+// resource_access is the one xsm_op a guest may send (a driver domain asks it
+// about its clients); the hypervisor, not the decoder, checks the channel.
+TEST(WirePrivilege, GuestsMaySendResourceAccessOnly) {
+  abi::AcmResourceAccess r{abi::kAcmInterfaceVersion, 3, 1, 0};
+  const auto subop = static_cast<std::uint32_t>(abi::AcmOp::resource_access);
+  EXPECT_EQ(decode_fixed(abi::Op::xsm_op, subop, r, Caller::guest), Errno::ok);
+  EXPECT_EQ(decode_fixed(abi::Op::xsm_op, subop, r, Caller::domain0), Errno::ok);
+  for (const std::uint32_t other : {1u, 2u, 3u, 100u}) {
+    EXPECT_EQ(status_of(decode(abi::Op::xsm_op, other, Bytes(16, 0), Caller::guest)), Errno::perm)
+        << other;
+  }
+}
+
 // --- guest ops --------------------------------------------------------------------
 
 TEST(WireGuestOps, XenVersionHasNoPayload) {
