@@ -6,7 +6,7 @@
 namespace shype::acm {
 namespace {
 
-Status check_rows(const TypeSets& sets, std::uint32_t type_count, const char* what) {
+Status check_chwall_rows(const TypeSets& sets, std::uint32_t type_count, const char* what) {
   for (std::uint32_t r = 0; r < sets.rows(); ++r) {
     const auto row = sets.row(r);
     for (std::size_t i = 0; i < row.size(); ++i) {
@@ -48,10 +48,10 @@ Result<ChineseWallIndex> ChineseWallIndex::build(const PolicyImage& image) {
                           std::to_string(kMaxConflictSets) + " conflict sets");
   }
   const std::uint32_t type_count = image.chwall_type_count;
-  if (auto s = check_rows(image.chwall_labels, type_count, "Chinese Wall label row"); !s) {
+  if (auto s = check_chwall_rows(image.chwall_labels, type_count, "Chinese Wall label row"); !s) {
     return tl::unexpected(s.error());
   }
-  if (auto s = check_rows(image.conflict_sets, type_count, "conflict set"); !s) {
+  if (auto s = check_chwall_rows(image.conflict_sets, type_count, "conflict set"); !s) {
     return tl::unexpected(s.error());
   }
   index.type_count_ = type_count;

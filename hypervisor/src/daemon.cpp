@@ -24,6 +24,7 @@
 #include "hv/hypervisor.hpp"
 #include "hv/log.hpp"
 #include "hv/unique_fd.hpp"
+#include "hv/errno_text.hpp"
 #include "xenctrl/connection.hpp"
 #include "xsm/audit.hpp"
 #include "xsm/xsm.hpp"
@@ -62,10 +63,6 @@ struct Paths {
         audit(log_dir / "audit.log"),
         boot_conf(r / "etc/shype/boot.conf") {}
 };
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
 
 void say(const std::string& text) {
   std::fprintf(stderr, "shype-hv: %s\n", text.c_str());

@@ -21,6 +21,7 @@
 #include "hv/hypervisor.hpp"
 #include "hv/proc_stat.hpp"
 #include "hv/sealed_memfd.hpp"
+#include "hv/errno_text.hpp"
 
 namespace shype::hv {
 namespace {
@@ -28,10 +29,6 @@ namespace {
 constexpr std::size_t kMaxConsoleInput = 64 * 1024;
 // pausedomain returns once the process is really stopped (bounded).
 constexpr auto kPauseWait = std::chrono::milliseconds(500);
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
 
 // MemAvailable of /proc/meminfo (kB), or 0.
 std::uint64_t available_memory_kib() {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "hv/hypervisor.hpp"
+#include "hv/errno_text.hpp"
 
 namespace shype::hv {
 
@@ -144,10 +145,6 @@ std::vector<GrantMapping> GrantTable::take_mappings(std::optional<std::uint64_t>
 // --- the hypercalls ---------------------------------------------------------------
 
 namespace {
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
 
 std::uint64_t frame_count(const Domain& domain) {
   return domain.guest.memory.size() / abi::kPageSize;

@@ -22,6 +22,7 @@
 #include "acm/ssidref.hpp"
 #include "hv/pidfd.hpp"
 #include "hv/shared_info_page.hpp"
+#include "hv/errno_text.hpp"
 #include "sandbox/sandbox.hpp"
 
 namespace shype::hv {
@@ -50,10 +51,6 @@ std::uint64_t domain_key(const Domain& domain) {
 constexpr unsigned kDrainBudget = 4096;
 constexpr std::size_t kMaxConnections = 1024;
 constexpr int kMaxEvents = 256;
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
 
 int send_signal(const Domain& domain, int signal) {
   if (pidfd_send_signal(domain.pidfd.get(), signal) == 0) return 0;

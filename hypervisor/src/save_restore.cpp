@@ -30,13 +30,10 @@
 #include "hv/hypervisor.hpp"
 #include "hv/save_image.hpp"
 #include "hv/sealed_memfd.hpp"
+#include "hv/errno_text.hpp"
 
 namespace shype::hv {
 namespace {
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
 
 std::uint64_t wall_clock_ns() {
   timespec now{};

@@ -24,14 +24,11 @@
 
 #include "hv/hypervisor.hpp"
 #include "hv/proc_stat.hpp"
+#include "hv/errno_text.hpp"
 #include "sandbox/cgroup.hpp"
 
 namespace shype::hv {
 namespace {
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
 
 // The threads of a process (host tids), from /proc/<pid>/task.
 std::vector<pid_t> threads_of(pid_t pid) {

@@ -9,15 +9,13 @@
 #include <system_error>
 #include <utility>
 
+#include "hv/errno_text.hpp"
+
 namespace shype::hv {
 
 static_assert(kBulkSeals == (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE));
 
 namespace {
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
 
 constexpr unsigned kRequiredSeals = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
 

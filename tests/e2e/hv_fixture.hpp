@@ -36,6 +36,9 @@ inline const fs::path kHypervisor = SHYPE_HV_PATH;
 inline const fs::path kGuestHello = GUEST_HELLO_PATH;
 inline const fs::path kGuestCounter = GUEST_COUNTER_PATH;
 inline const fs::path kGuestRogue = GUEST_ROGUE_PATH;
+#ifdef GUEST_GRANTER_PATH
+inline const fs::path kGuestGranter = GUEST_GRANTER_PATH;
+#endif
 inline const fs::path kSourceDir = SHYPE_SOURCE_DIR;
 
 // Polls `ready` until it holds or `timeout` passes.

@@ -23,7 +23,6 @@
 namespace shype::testing {
 namespace {
 
-const fs::path kGuestGranter = GUEST_GRANTER_PATH;
 
 // A one-page mapping of a grant descriptor in this process.
 class Page {

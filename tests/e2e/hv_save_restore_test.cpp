@@ -17,7 +17,6 @@
 namespace shype::testing {
 namespace {
 
-const fs::path kGuestGranter = GUEST_GRANTER_PATH;
 
 std::vector<std::uint8_t> bytes_of(const xc::SavedImage& image) {
   std::vector<std::uint8_t> bytes(image.size);
@@ -50,7 +49,7 @@ std::vector<std::uint64_t> counts(const std::string& console) {
 }
 
 // The n of "<prefix><n>" in text, if it is there.
-std::optional<std::uint64_t> number_after(const std::string& text, const std::string& prefix) {
+std::optional<std::uint64_t> first_number_after(const std::string& text, const std::string& prefix) {
   const auto at = text.find(prefix);
   if (at == std::string::npos) return std::nullopt;
   return std::stoull(text.substr(at + prefix.size()));
@@ -122,7 +121,7 @@ TEST_F(HvSaveRestoreTest, CounterContinuesAfterSaveAndRestoreWithItsLabel) {
                static_cast<long long>(ms(save_took)), static_cast<long long>(ms(restore_took)));
   EXPECT_NE(*second, first) << "a restored domain gets a new id";
   ASSERT_TRUE(console_shows(*second, "counter: resumed at ", 10s)) << console(*second);
-  const auto resumed_at = number_after(console(*second), "counter: resumed at ");
+  const auto resumed_at = first_number_after(console(*second), "counter: resumed at ");
   ASSERT_TRUE(resumed_at);
   EXPECT_GE(*resumed_at, seen_before) << "the count went on from where it was, not from 0";
   EXPECT_NE(console(*second).find("(restore 1)"), std::string::npos) << console(*second);
@@ -131,7 +130,7 @@ TEST_F(HvSaveRestoreTest, CounterContinuesAfterSaveAndRestoreWithItsLabel) {
 
   // The console log has both lives: suspended at n, resumed at the same n.
   const std::string log = slurp(root_ / "var/log/xen/console/ctr.log");
-  const auto suspended_at = number_after(log, "counter: suspending at ");
+  const auto suspended_at = first_number_after(log, "counter: suspending at ");
   ASSERT_TRUE(suspended_at) << log;
   EXPECT_EQ(*suspended_at, *resumed_at) << log;
 

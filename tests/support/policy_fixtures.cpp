@@ -1,5 +1,7 @@
 #include "policy_fixtures.hpp"
 
+#include <stdexcept>
+
 namespace shype::acm::testing {
 
 NamedItem item(std::string name) {
@@ -132,6 +134,16 @@ PolicyModel example_test_model() {
     m.resource_labels.push_back(resource_label(t, t));
   }
   return m;
+}
+
+CompiledPolicy compiled_policy(const PolicyModel& model) {
+  auto c = compile_policy(model, {});
+  if (!c) throw std::runtime_error(c.error().to_string());
+  return std::move(*c);
+}
+
+PolicyImage compiled_image(const PolicyModel& model) {
+  return compiled_policy(model).image;
 }
 
 }  // namespace shype::acm::testing

@@ -2,6 +2,7 @@
 // front end. They mirror the shipped policies under policies/.
 #pragma once
 
+#include "acm/compiler.hpp"
 #include "acm/policy_model.hpp"
 
 namespace shype::acm::testing {
@@ -15,6 +16,12 @@ PolicyModel mytest_update_model();
 PolicyModel default_model();
 // policies/example/test-security_policy.xml.
 PolicyModel example_test_model();
+
+// The model compiled with default options; throws std::runtime_error with
+// the compiler's diagnostics if it does not compile.
+CompiledPolicy compiled_policy(const PolicyModel& model);
+// Just the image of compiled_policy(model).
+PolicyImage compiled_image(const PolicyModel& model);
 
 // Small builders for fixtures.
 NamedItem item(std::string name);

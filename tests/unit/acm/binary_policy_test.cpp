@@ -19,19 +19,13 @@ void add(TypeSets& sets, std::vector<std::uint32_t> row) {
   sets.add_row(row);
 }
 
-PolicyImage compiled(const PolicyModel& model) {
-  auto c = compile_policy(model, {});
-  if (!c) throw std::runtime_error(c.error().to_string());
-  return std::move(c->image);
-}
-
 std::string invalid_because(const PolicyImage& img) {
   auto s = validate_image(img);
   return s ? std::string("<valid>") : s.error().message;
 }
 
 TEST(BinaryPolicy, DetectsFormatsByMagic) {
-  const PolicyImage img = compiled(testing::mytest_model());
+  const PolicyImage img = testing::compiled_image(testing::mytest_model());
   EXPECT_EQ(detect_binary_format(write_xen_policy(img)), BinaryFormat::xen);
   EXPECT_EQ(detect_binary_format(write_compact_policy(img)), BinaryFormat::compact);
   EXPECT_EQ(detect_binary_format(Bytes{0x00, 0x01, 0xde, 0xbc}), BinaryFormat::xen);
@@ -47,7 +41,7 @@ TEST(BinaryPolicy, DetectsFormatsByMagic) {
 TEST(BinaryPolicy, ReadsAndWritesEitherFormat) {
   for (const auto& model :
        {testing::mytest_model(), testing::default_model(), testing::example_test_model()}) {
-    const PolicyImage img = compiled(model);
+    const PolicyImage img = testing::compiled_image(model);
     for (BinaryFormat format : {BinaryFormat::xen, BinaryFormat::compact}) {
       const Bytes b = write_binary_policy(img, format);
       EXPECT_EQ(b, format == BinaryFormat::xen ? write_xen_policy(img) : write_compact_policy(img));
@@ -79,12 +73,12 @@ TEST(BinaryPolicy, RejectsUnknownBytes) {
 TEST(ValidateImage, FixturesAreValid) {
   for (const auto& model :
        {testing::mytest_model(), testing::default_model(), testing::example_test_model()}) {
-    EXPECT_TRUE(validate_image(compiled(model))) << model.header.name;
+    EXPECT_TRUE(validate_image(testing::compiled_image(model))) << model.header.name;
   }
 }
 
 TEST(ValidateImage, PolicyName) {
-  PolicyImage img = compiled(testing::default_model());
+  PolicyImage img = testing::compiled_image(testing::default_model());
   img.name = "";
   EXPECT_EQ(invalid_because(img), "policy name is empty");
   img.name = "my policy";
@@ -98,7 +92,7 @@ TEST(ValidateImage, PolicyName) {
 }
 
 TEST(ValidateImage, Combinations) {
-  PolicyImage img = compiled(testing::default_model());
+  PolicyImage img = testing::compiled_image(testing::default_model());
   img.secondary = PolicyCode::chinese_wall;
   EXPECT_EQ(
       invalid_because(img),
@@ -117,31 +111,31 @@ TEST(ValidateImage, Combinations) {
 }
 
 TEST(ValidateImage, Limits) {
-  PolicyImage img = compiled(testing::default_model());
+  PolicyImage img = testing::compiled_image(testing::default_model());
   img.ste_type_count = kMaxTypes + 1;
   EXPECT_EQ(invalid_because(img), "STE type count is 65537, above the limit of 65536");
   EXPECT_EQ(validate_image(img).error().code, Errc::limit_exceeded);
-  img = compiled(testing::default_model());
+  img = testing::compiled_image(testing::default_model());
   img.chwall_type_count = kMaxTypes + 1;
   EXPECT_EQ(invalid_because(img), "CHWALL type count is 65537, above the limit of 65536");
-  img = compiled(testing::default_model());
+  img = testing::compiled_image(testing::default_model());
   img.vm_label_count = kMaxRows + 1;
   EXPECT_EQ(invalid_because(img), "VM label count is 65537, above the limit of 65536");
-  img = compiled(testing::default_model());
+  img = testing::compiled_image(testing::default_model());
   for (std::uint32_t i = 0; i <= kMaxConflictSets; ++i)
     add(img.conflict_sets, {0});
   EXPECT_EQ(invalid_because(img), "conflict set count is 65537, above the limit of 65536");
-  img = compiled(testing::default_model());
+  img = testing::compiled_image(testing::default_model());
   for (std::uint32_t i = 0; i <= kMaxRows; ++i)
     add(img.ste_labels, {});
   EXPECT_EQ(invalid_because(img), "STE label count is 65539, above the limit of 65536");
 }
 
 TEST(ValidateImage, AbsentComponentsAreEmpty) {
-  PolicyImage img = compiled(testing::default_model());
+  PolicyImage img = testing::compiled_image(testing::default_model());
   img.secondary = PolicyCode::null;  // STE data left behind
   EXPECT_EQ(invalid_because(img), "the policy has no STE component but STE types or rows");
-  img = compiled(testing::default_model());
+  img = testing::compiled_image(testing::default_model());
   img.primary = PolicyCode::simple_type_enforcement;
   img.secondary = PolicyCode::null;
   EXPECT_EQ(invalid_because(img),
@@ -149,17 +143,17 @@ TEST(ValidateImage, AbsentComponentsAreEmpty) {
 }
 
 TEST(ValidateImage, RowCounts) {
-  PolicyImage img = compiled(testing::default_model());
+  PolicyImage img = testing::compiled_image(testing::default_model());
   img.vm_label_count = 1;
   img.chwall_labels = TypeSets{};
   add(img.chwall_labels, {});
   img.names.reset();
   EXPECT_EQ(invalid_because(img),
             "VM label count is 1; row 0 (unlabeled) and row 1 (bootstrap) must exist");
-  img = compiled(testing::default_model());
+  img = testing::compiled_image(testing::default_model());
   add(img.chwall_labels, {});
   EXPECT_EQ(invalid_because(img), "CHWALL has 3 label rows but the policy has 2 VM labels");
-  img = compiled(testing::mytest_model());
+  img = testing::compiled_image(testing::mytest_model());
   img.names.reset();
   TypeSets ste;
   for (std::uint32_t r = 0; r < 6; ++r)
@@ -169,35 +163,35 @@ TEST(ValidateImage, RowCounts) {
 }
 
 TEST(ValidateImage, Rows) {
-  PolicyImage img = compiled(testing::default_model());
+  PolicyImage img = testing::compiled_image(testing::default_model());
   img.names.reset();
   add(img.ste_labels, {2});
   EXPECT_EQ(invalid_because(img), "STE label row 2 has type 2, not below the type count 2");
-  img = compiled(testing::default_model());
+  img = testing::compiled_image(testing::default_model());
   img.names.reset();
   add(img.ste_labels, {1, 0});
   EXPECT_EQ(invalid_because(img), "STE label row 2 is not strictly ascending (type 0 after 1)");
-  img = compiled(testing::default_model());
+  img = testing::compiled_image(testing::default_model());
   img.names.reset();
   add(img.ste_labels, {1, 1});
   EXPECT_EQ(invalid_because(img), "STE label row 2 is not strictly ascending (type 1 after 1)");
-  img = compiled(testing::mytest_model());
+  img = testing::compiled_image(testing::mytest_model());
   img.chwall_labels = TypeSets{};
   for (std::uint32_t r = 0; r < 7; ++r)
     add(img.chwall_labels, {r == 4 ? 7u : 0u});
   EXPECT_EQ(invalid_because(img), "CHWALL label row 4 has type 7, not below the type count 7");
-  img = compiled(testing::mytest_model());
+  img = testing::compiled_image(testing::mytest_model());
   add(img.conflict_sets, {3, 9});
   img.names->conflict_sets.push_back("X");
   EXPECT_EQ(invalid_because(img), "conflict set 2 has type 9, not below the type count 7");
-  img = compiled(testing::mytest_model());
+  img = testing::compiled_image(testing::mytest_model());
   add(img.conflict_sets, {});
   img.names->conflict_sets.push_back("X");
   EXPECT_EQ(invalid_because(img), "conflict set 2 is empty");
 }
 
 TEST(ValidateImage, Names) {
-  const PolicyImage good = compiled(testing::mytest_model());
+  const PolicyImage good = testing::compiled_image(testing::mytest_model());
   PolicyImage img = good;
   img.names->ste_types.pop_back();
   EXPECT_EQ(invalid_because(img), "names: 6 STE type names for 7 STE types");
@@ -266,13 +260,13 @@ TEST(BinaryPolicyCorpus, DISABLED_WriteSeedCorpus) {
       {"default", testing::default_model()},
       {"example_test", testing::example_test_model()}};
   for (const auto& [name, model] : models) {
-    PolicyImage img = compiled(model);
+    PolicyImage img = testing::compiled_image(model);
     write(std::string("xen_") + name + ".bin", write_xen_policy(img));
     write(std::string("compact_") + name + ".bin", write_compact_policy(img));
     img.names.reset();
     write(std::string("compact_") + name + "_nonames.bin", write_compact_policy(img));
   }
-  const PolicyImage mytest = compiled(testing::mytest_model());
+  const PolicyImage mytest = testing::compiled_image(testing::mytest_model());
   const Bytes xen = write_xen_policy(mytest);
   const Bytes compact = write_compact_policy(mytest);
   write("xen_truncated.bin", Bytes(xen.begin(), xen.begin() + 100));
@@ -283,7 +277,7 @@ TEST(BinaryPolicyCorpus, DISABLED_WriteSeedCorpus) {
     return b;
   }());
 
-  PolicyImage ste_only = compiled(testing::example_test_model());
+  PolicyImage ste_only = testing::compiled_image(testing::example_test_model());
   ste_only.primary = PolicyCode::simple_type_enforcement;
   ste_only.secondary = PolicyCode::null;
   ste_only.chwall_type_count = 0;
@@ -293,13 +287,13 @@ TEST(BinaryPolicyCorpus, DISABLED_WriteSeedCorpus) {
   ste_only.names->conflict_sets.clear();
   write("xen_ste_only.bin", write_xen_policy(ste_only));
   write("compact_ste_only.bin", write_compact_policy(ste_only));
-  PolicyImage swapped = compiled(testing::example_test_model());
+  PolicyImage swapped = testing::compiled_image(testing::example_test_model());
   swapped.primary = PolicyCode::simple_type_enforcement;
   swapped.secondary = PolicyCode::chinese_wall;
   write("xen_ste_chwall.bin", write_xen_policy(swapped));
 
   // Xen 3.2's version 3 (no SHA-1) and a hypervisor dump with counters.
-  Bytes v3 = write_xen_policy(compiled(testing::default_model()));
+  Bytes v3 = write_xen_policy(testing::compiled_image(testing::default_model()));
   auto put32 = [](Bytes& b, std::size_t at, std::uint32_t v) {
     for (std::size_t i = 0; i < 4; ++i)
       b[at + i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
@@ -317,7 +311,7 @@ TEST(BinaryPolicyCorpus, DISABLED_WriteSeedCorpus) {
   write("xen_v3_default.bin", v3);
   // DEFAULT's CHWALL block (offset 76, 40 bytes) grown by the two counter
   // arrays of a hypervisor dump: running types at 40, aggregate at 42.
-  Bytes dump = write_xen_policy(compiled(testing::default_model()));
+  Bytes dump = write_xen_policy(testing::compiled_image(testing::default_model()));
   dump.insert(dump.begin() + 116, 8, 0);
   put32(dump, 8, static_cast<std::uint32_t>(dump.size()));
   put32(dump, 28, get32(dump, 28) + 8);

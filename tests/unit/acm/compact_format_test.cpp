@@ -17,12 +17,6 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-PolicyImage compiled(const PolicyModel& model) {
-  auto c = compile_policy(model, {});
-  if (!c) throw std::runtime_error(c.error().to_string());
-  return std::move(c->image);
-}
-
 std::string hx(std::size_t v) {
   return format_hex(v);
 }
@@ -189,7 +183,7 @@ PolicyImage generated_image(std::uint32_t types, std::uint32_t labels, std::uint
 TEST(CompactFormat, RoundTripsEveryFixtureWithNamesByteForByte) {
   for (const auto& model :
        {testing::mytest_model(), testing::default_model(), testing::example_test_model()}) {
-    const PolicyImage img = compiled(model);
+    const PolicyImage img = testing::compiled_image(model);
     const Bytes b = write_compact_policy(img);
     CompactPolicyInfo info;
     auto back = read_compact_policy(b, &info);
@@ -210,7 +204,7 @@ TEST(CompactFormat, RoundTripsEveryFixtureWithNamesByteForByte) {
 }
 
 TEST(CompactFormat, HeaderAndTableLayout) {
-  const PolicyImage img = compiled(testing::mytest_model());
+  const PolicyImage img = testing::compiled_image(testing::mytest_model());
   const Bytes b = write_compact_policy(img);
   EXPECT_EQ(std::string(b.begin(), b.begin() + 8), "SHYPEPOL");
   EXPECT_EQ(b[8] | b[9] << 8, 1);    // major
@@ -264,7 +258,7 @@ TEST(CompactFormat, HeaderAndTableLayout) {
 }
 
 TEST(CompactFormat, OtherCombinationsRoundTrip) {
-  PolicyImage img = compiled(testing::example_test_model());
+  PolicyImage img = testing::compiled_image(testing::example_test_model());
   img.primary = PolicyCode::simple_type_enforcement;
   img.secondary = PolicyCode::chinese_wall;
   auto back = read_compact_policy(write_compact_policy(img));
@@ -272,7 +266,7 @@ TEST(CompactFormat, OtherCombinationsRoundTrip) {
   EXPECT_EQ(*back, img);
 
   // STE only: the compact format keeps the VM / resource split.
-  PolicyImage ste_only = compiled(testing::example_test_model());
+  PolicyImage ste_only = testing::compiled_image(testing::example_test_model());
   ste_only.secondary = PolicyCode::null;
   ste_only.primary = PolicyCode::simple_type_enforcement;
   ste_only.chwall_type_count = 0;
@@ -322,8 +316,8 @@ TEST(CompactFormat, LargePolicyIsSmallAndRoundTrips) {
   const Bytes mb = write_compact_policy(mid);
   std::printf("1000 types x 1000 labels: compact %zu bytes, Xen v4 %llu bytes\n", mb.size(),
               static_cast<unsigned long long>(*xen_policy_size(mid)));
-  const Bytes mytest_compact = write_compact_policy(compiled(testing::mytest_model()));
-  const Bytes mytest_xen = write_xen_policy(compiled(testing::mytest_model()));
+  const Bytes mytest_compact = write_compact_policy(testing::compiled_image(testing::mytest_model()));
+  const Bytes mytest_xen = write_xen_policy(testing::compiled_image(testing::mytest_model()));
   std::printf("mytest: compact %zu bytes (with names), Xen v4 %zu bytes\n", mytest_compact.size(),
               mytest_xen.size());
 }
@@ -333,7 +327,7 @@ TEST(CompactFormat, LargePolicyIsSmallAndRoundTrips) {
 class CompactRejects : public ::testing::Test {
  protected:
   void SetUp() override {
-    img = compiled(testing::mytest_model());
+    img = testing::compiled_image(testing::mytest_model());
     good = write_compact_policy(img);
     secs = sections_of(good);
   }
@@ -761,7 +755,7 @@ TEST_F(CompactRejects, NamesSection) {
 // ---- robustness ------------------------------------------------------------
 
 TEST(CompactRobustness, EveryTruncationIsRejected) {
-  const Bytes full = write_compact_policy(compiled(testing::mytest_model()));
+  const Bytes full = write_compact_policy(testing::compiled_image(testing::mytest_model()));
   for (std::size_t n = 0; n < full.size(); ++n) {
     Bytes cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
     EXPECT_FALSE(read_compact_policy(cut)) << n;
@@ -773,7 +767,7 @@ TEST(CompactRobustness, EveryTruncationIsRejected) {
 }
 
 TEST(CompactRobustness, EveryByteFlipIsRejectedOrCanonical) {
-  const Bytes full = write_compact_policy(compiled(testing::example_test_model()));
+  const Bytes full = write_compact_policy(testing::compiled_image(testing::example_test_model()));
   for (std::size_t i = 0; i < full.size(); ++i) {
     if (i >= 32 && i < 64) continue;  // the digest
     for (std::uint8_t mask : {std::uint8_t{0x01}, std::uint8_t{0x80}, std::uint8_t{0xff}}) {
@@ -794,10 +788,10 @@ TEST(CompactRobustness, EveryByteFlipIsRejectedOrCanonical) {
 }
 
 TEST(CompactWriter, RefusesInvalidImages) {
-  PolicyImage img = compiled(testing::default_model());
+  PolicyImage img = testing::compiled_image(testing::default_model());
   img.names->vm_labels.push_back("extra");
   EXPECT_THROW((void)write_compact_policy(img), std::invalid_argument);
-  img = compiled(testing::default_model());
+  img = testing::compiled_image(testing::default_model());
   img.names->vm_labels[1] = img.names->vm_labels[0];
   EXPECT_THROW((void)write_compact_policy(img), std::invalid_argument);
 }

@@ -10,12 +10,6 @@
 namespace shype::acm {
 namespace {
 
-PolicyImage compiled(const PolicyModel& model) {
-  auto c = compile_policy(model, {});
-  if (!c) throw std::runtime_error(c.error().to_string());
-  return std::move(c->image);
-}
-
 // What a Xen-format reader gives: the image without names.
 PolicyImage from_xen(const PolicyImage& img) {
   auto r = read_xen_policy(write_xen_policy(img));
@@ -119,16 +113,16 @@ std::string map_error(const std::string& text, const PolicyImage& image) {
 }
 
 TEST(MapFile, MytestMatchesXenLineByLine) {
-  EXPECT_EQ(write_map_file(compiled(testing::mytest_model()), kXml, kBin), kMytestMap);
+  EXPECT_EQ(write_map_file(testing::compiled_image(testing::mytest_model()), kXml, kBin), kMytestMap);
 }
 
 TEST(MapFile, NullLabelAndNullSecondary) {
   // example.test has no __UNLABELED__ VM label: ssid 0 is __NULL_LABEL__.
-  const std::string map = write_map_file(compiled(testing::example_test_model()), "x.xml", "x.bin");
+  const std::string map = write_map_file(testing::compiled_image(testing::example_test_model()), "x.xml", "x.bin");
   EXPECT_NE(map.find("LABEL->SSID ANY CHWALL __NULL_LABEL__       0\n"), std::string::npos);
   EXPECT_NE(map.find("LABEL->SSID ANY STE    __NULL_LABEL__       00000000\n"), std::string::npos);
   // STE only: PRIMARY STE, SECONDARY NULL (one space less), no CHWALL blocks.
-  PolicyImage img = compiled(testing::example_test_model());
+  PolicyImage img = testing::compiled_image(testing::example_test_model());
   img.primary = PolicyCode::simple_type_enforcement;
   img.secondary = PolicyCode::null;
   img.chwall_type_count = 0;
@@ -153,7 +147,7 @@ TEST(MapFile, NullLabelAndNullSecondary) {
 TEST(MapFile, ReadRecoversNamesOfEveryFixture) {
   for (const auto& model :
        {testing::mytest_model(), testing::default_model(), testing::example_test_model()}) {
-    const PolicyImage img = compiled(model);
+    const PolicyImage img = testing::compiled_image(model);
     const std::string map = write_map_file(img, "p.xml", "p.bin");
     const PolicyImage xen = from_xen(img);
     auto names = read_map_file(map, xen);
@@ -172,7 +166,7 @@ TEST(MapFile, ReadRecoversNamesOfEveryFixture) {
 }
 
 TEST(MapFile, MismatchesNameTheLine) {
-  const PolicyImage xen = from_xen(compiled(testing::mytest_model()));
+  const PolicyImage xen = from_xen(testing::compiled_image(testing::mytest_model()));
   const std::string map = kMytestMap;
   ASSERT_TRUE(read_map_file(map, xen));
   EXPECT_EQ(map_error(with_line(map, 1, "POLICYREFERENCENAME    other"), xen),
@@ -241,13 +235,13 @@ TEST(MapFile, MismatchesNameTheLine) {
       map_error(with_line(map, 67, std::string("TYPE STE               A\x01-Bank 0")), xen),
       "map file line 67: type name 'A\x01-Bank' is not UTF-8 without control characters and whitespace");
   // A map of another shape: STE types the binary does not have.
-  const PolicyImage other = from_xen(compiled(testing::default_model()));
+  const PolicyImage other = from_xen(testing::compiled_image(testing::default_model()));
   EXPECT_EQ(map_error(map, other),
             "map file line 1: POLICYREFERENCENAME is 'mytest' but the policy is named 'DEFAULT'");
 }
 
 TEST(MapFile, DuplicateNamesAreRejectedWhenAttached) {
-  const PolicyImage xen = from_xen(compiled(testing::mytest_model()));
+  const PolicyImage xen = from_xen(testing::compiled_image(testing::mytest_model()));
   // Resource ssid 8 renamed to the name of resource ssid 7.
   const std::string map =
       with_line(kMytestMap, 31, "LABEL->SSID RES STE    A-Bank               8");
@@ -258,7 +252,7 @@ TEST(MapFile, DuplicateNamesAreRejectedWhenAttached) {
 }
 
 TEST(MapFile, LabelLookupsAsXmDoes) {
-  const std::vector<MapLabel> labels = map_labels(compiled(testing::mytest_model()));
+  const std::vector<MapLabel> labels = map_labels(testing::compiled_image(testing::mytest_model()));
   ASSERT_EQ(labels.size(), 13u);
   EXPECT_EQ(labels[0], (MapLabel{"__UNLABELED__", 'A', 0}));
   EXPECT_EQ(labels[1], (MapLabel{"SystemManagement", 'V', 0x00010001}));
@@ -284,7 +278,7 @@ TEST(MapFile, LabelLookupsAsXmDoes) {
 }
 
 TEST(MapFile, WriterNeedsNames) {
-  PolicyImage img = compiled(testing::default_model());
+  PolicyImage img = testing::compiled_image(testing::default_model());
   img.names.reset();
   EXPECT_THROW((void)write_map_file(img, "a", "b"), std::invalid_argument);
   EXPECT_THROW((void)map_labels(img), std::invalid_argument);

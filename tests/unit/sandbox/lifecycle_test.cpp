@@ -14,13 +14,10 @@
 #include "sandbox/limits.hpp"
 #include "shype/console.hpp"
 #include "shype/sched.hpp"
+#include "unique_name.hpp"
 
 namespace shype::sandbox::testing {
 namespace {
-
-std::string unique_name(const std::string& base) {
-  return base + "-" + std::to_string(::getpid());
-}
 
 TEST(Lifecycle, StartStoppedRunsOnlyAfterSigcont) {
   DomainOptions options;

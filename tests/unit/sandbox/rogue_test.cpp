@@ -10,13 +10,10 @@
 
 #include "domain_harness.hpp"
 #include "shype/console.hpp"
+#include "unique_name.hpp"
 
 namespace shype::sandbox::testing {
 namespace {
-
-std::string unique_name(const std::string& base) {
-  return base + "-" + std::to_string(::getpid());
-}
 
 DomainOptions domid_options(std::uint32_t domid) {
   DomainOptions options;

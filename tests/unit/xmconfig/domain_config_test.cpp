@@ -22,7 +22,7 @@ DomainConfig ok(const std::string& text, std::vector<Override> overrides = {}) {
   return config ? *config : DomainConfig{};
 }
 
-std::string error_of(const std::string& text, std::vector<Override> overrides = {}) {
+std::string config_error_of(const std::string& text, std::vector<Override> overrides = {}) {
   auto config = view(text, std::move(overrides));
   EXPECT_FALSE(config) << text;
   if (config) return "";
@@ -117,10 +117,10 @@ TEST(DomainConfig, CommandLineValuesFitTheKey) {
   EXPECT_EQ(d.vifs[0].bridge, "xenbr1");
   EXPECT_EQ(d.access_control, (AccessControl{"mytest", "A-Bank"}));
   EXPECT_EQ(
-      error_of(kMinimal, {{"disk", "phy:hda2,sda2"}}),
+      config_error_of(kMinimal, {{"disk", "phy:hda2,sda2"}}),
       "<command line>: Invalid disk specifier: 'phy:hda2,sda2' (expected 'UNAME,DEV,MODE' or 'UNAME,DEV,MODE,BACKEND')");
   // In the file, types are not converted.
-  EXPECT_EQ(error_of(kMinimal + "cpus = 1\n"), "dom.cfg:3: cpus must be a string, not int");
+  EXPECT_EQ(config_error_of(kMinimal + "cpus = 1\n"), "dom.cfg:3: cpus must be a string, not int");
 }
 
 TEST(DomainConfig, ManualVifExamples) {
@@ -244,140 +244,140 @@ TEST(DomainConfig, KernelCommandLine) {
 // ---- errors ---------------------------------------------------------------------
 
 TEST(DomainConfig, MissingNameOrKernel) {
-  EXPECT_EQ(error_of("kernel = '/k'\n"),
+  EXPECT_EQ(config_error_of("kernel = '/k'\n"),
             "dom.cfg: name is not set (every domain needs name = \"...\")");
-  EXPECT_EQ(error_of("name = 'n'\n"),
+  EXPECT_EQ(config_error_of("name = 'n'\n"),
             "dom.cfg: kernel is not set (every domain needs kernel = \"...\")");
   EXPECT_EQ(
-      error_of("name = 'n'\nbootloader = '/usr/bin/pygrub'\n"),
+      config_error_of("name = 'n'\nbootloader = '/usr/bin/pygrub'\n"),
       "dom.cfg: kernel is not set (bootloader is not supported; name the kernel image with kernel = \"...\")");
 }
 
 TEST(DomainConfig, WrongTypes) {
-  EXPECT_EQ(error_of(kMinimal + "memory = '128'\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "memory = '128'\n"),
             "dom.cfg:3: memory must be an integer, not str");
-  EXPECT_EQ(error_of(kMinimal + "vcpus = [1]\n"), "dom.cfg:3: vcpus must be an integer, not list");
-  EXPECT_EQ(error_of(kMinimal + "cpu_weight = 'x'\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "vcpus = [1]\n"), "dom.cfg:3: vcpus must be an integer, not list");
+  EXPECT_EQ(config_error_of(kMinimal + "cpu_weight = 'x'\n"),
             "dom.cfg:3: cpu_weight must be an integer, not str");
-  EXPECT_EQ(error_of(kMinimal + "cpu_cap = ()\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "cpu_cap = ()\n"),
             "dom.cfg:3: cpu_cap must be an integer, not tuple");
-  EXPECT_EQ(error_of("name = 5\nkernel = 'k'\n"), "dom.cfg:1: name must be a string, not int");
-  EXPECT_EQ(error_of("name = 'n'\nkernel = ['k']\n"),
+  EXPECT_EQ(config_error_of("name = 5\nkernel = 'k'\n"), "dom.cfg:1: name must be a string, not int");
+  EXPECT_EQ(config_error_of("name = 'n'\nkernel = ['k']\n"),
             "dom.cfg:2: kernel must be a string, not list");
-  EXPECT_EQ(error_of(kMinimal + "ramdisk = 1\n"), "dom.cfg:3: ramdisk must be a string, not int");
-  EXPECT_EQ(error_of(kMinimal + "root = 1\n"), "dom.cfg:3: root must be a string, not int");
-  EXPECT_EQ(error_of(kMinimal + "extra = 1\n"), "dom.cfg:3: extra must be a string, not int");
-  EXPECT_EQ(error_of(kMinimal + "on_crash = 1\n"), "dom.cfg:3: on_crash must be a string, not int");
-  EXPECT_EQ(error_of(kMinimal + "cpus = 2\n"), "dom.cfg:3: cpus must be a string, not int");
-  EXPECT_EQ(error_of(kMinimal + "uuid = 1\n"), "dom.cfg:3: uuid must be a string, not int");
-  EXPECT_EQ(error_of(kMinimal + "dhcp = 1\n"), "dom.cfg:3: dhcp must be a string, not int");
+  EXPECT_EQ(config_error_of(kMinimal + "ramdisk = 1\n"), "dom.cfg:3: ramdisk must be a string, not int");
+  EXPECT_EQ(config_error_of(kMinimal + "root = 1\n"), "dom.cfg:3: root must be a string, not int");
+  EXPECT_EQ(config_error_of(kMinimal + "extra = 1\n"), "dom.cfg:3: extra must be a string, not int");
+  EXPECT_EQ(config_error_of(kMinimal + "on_crash = 1\n"), "dom.cfg:3: on_crash must be a string, not int");
+  EXPECT_EQ(config_error_of(kMinimal + "cpus = 2\n"), "dom.cfg:3: cpus must be a string, not int");
+  EXPECT_EQ(config_error_of(kMinimal + "uuid = 1\n"), "dom.cfg:3: uuid must be a string, not int");
+  EXPECT_EQ(config_error_of(kMinimal + "dhcp = 1\n"), "dom.cfg:3: dhcp must be a string, not int");
   for (const char* key : {"disk", "vif", "vtpm", "access_control"}) {
-    EXPECT_EQ(error_of(kMinimal + key + " = 'x'\n"), "dom.cfg:3: " + std::string(key) +
+    EXPECT_EQ(config_error_of(kMinimal + key + " = 'x'\n"), "dom.cfg:3: " + std::string(key) +
                                                          " must be a list of strings, such as " +
                                                          key + " = ['...']");
-    EXPECT_EQ(error_of(kMinimal + key + " = ['a', 1]\n"),
+    EXPECT_EQ(config_error_of(kMinimal + key + " = ['a', 1]\n"),
               "dom.cfg:3: " + std::string(key) + " must be a list of strings, such as " + key +
                   " = ['...']");
   }
   // An override of the wrong type is located on the command line.
-  EXPECT_EQ(error_of(kMinimal, {{"memory", "lots"}}),
+  EXPECT_EQ(config_error_of(kMinimal, {{"memory", "lots"}}),
             "<command line>: memory must be an integer, not str");
 }
 
 TEST(DomainConfig, Ranges) {
   EXPECT_EQ(ok(kMinimal + "memory = 1\n").memory, 1u);
   EXPECT_EQ(ok(kMinimal + "memory = 65536\n").memory, 65536u);
-  EXPECT_EQ(error_of(kMinimal + "memory = 0\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "memory = 0\n"),
             "dom.cfg:3: memory must be between 1 and 65536 (MiB), not 0");
-  EXPECT_EQ(error_of(kMinimal + "memory = 65537\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "memory = 65537\n"),
             "dom.cfg:3: memory must be between 1 and 65536 (MiB), not 65537");
-  EXPECT_EQ(error_of(kMinimal + "memory = -9223372036854775807 - 1\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "memory = -9223372036854775807 - 1\n"),
             "dom.cfg:3: memory must be between 1 and 65536 (MiB), not -9223372036854775808");
   EXPECT_EQ(ok(kMinimal + "vcpus = 32\n").vcpus, 32u);
-  EXPECT_EQ(error_of(kMinimal + "vcpus = 0\n"), "dom.cfg:3: vcpus must be between 1 and 32, not 0");
-  EXPECT_EQ(error_of(kMinimal + "vcpus = 33\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "vcpus = 0\n"), "dom.cfg:3: vcpus must be between 1 and 32, not 0");
+  EXPECT_EQ(config_error_of(kMinimal + "vcpus = 33\n"),
             "dom.cfg:3: vcpus must be between 1 and 32, not 33");
   EXPECT_EQ(ok(kMinimal + "cpu_weight = 65535\n").cpu_weight, 65535u);
-  EXPECT_EQ(error_of(kMinimal + "cpu_weight = 0\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "cpu_weight = 0\n"),
             "dom.cfg:3: cpu_weight must be between 1 and 65535, not 0");
-  EXPECT_EQ(error_of(kMinimal + "cpu_weight = 65536\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "cpu_weight = 65536\n"),
             "dom.cfg:3: cpu_weight must be between 1 and 65535, not 65536");
   EXPECT_EQ(ok(kMinimal + "cpu_cap = 0\n").cpu_cap, 0u);
   EXPECT_EQ(ok(kMinimal + "cpu_cap = 400\n").cpu_cap, 400u);
   EXPECT_EQ(
-      error_of(kMinimal + "cpu_cap = -1\n"),
+      config_error_of(kMinimal + "cpu_cap = -1\n"),
       "dom.cfg:3: cpu_cap must be between 0 and 65535 (percent of one CPU; 0 means no cap), not -1");
 }
 
 TEST(DomainConfig, BadValues) {
   EXPECT_EQ(
-      error_of("name = 'my vm'\nkernel = 'k'\n"),
+      config_error_of("name = 'my vm'\nkernel = 'k'\n"),
       "dom.cfg:1: name 'my vm' is not a valid domain name (1 to 64 characters from A-Z a-z 0-9 _ - . : +)");
   EXPECT_EQ(
-      error_of("name = ''\nkernel = 'k'\n"),
+      config_error_of("name = ''\nkernel = 'k'\n"),
       "dom.cfg:1: name '' is not a valid domain name (1 to 64 characters from A-Z a-z 0-9 _ - . : +)");
   EXPECT_EQ(
-      error_of("name = 'a/b'\nkernel = 'k'\n"),
+      config_error_of("name = 'a/b'\nkernel = 'k'\n"),
       "dom.cfg:1: name 'a/b' is not a valid domain name (1 to 64 characters from A-Z a-z 0-9 _ - . : +)");
-  EXPECT_EQ(error_of("name = '" + std::string(65, 'a') + "'\nkernel = 'k'\n").substr(0, 16),
+  EXPECT_EQ(config_error_of("name = '" + std::string(65, 'a') + "'\nkernel = 'k'\n").substr(0, 16),
             "dom.cfg:1: name ");
-  EXPECT_EQ(error_of("name = 'n'\nkernel = ''\n"), "dom.cfg:2: kernel must not be empty");
+  EXPECT_EQ(config_error_of("name = 'n'\nkernel = ''\n"), "dom.cfg:2: kernel must not be empty");
   EXPECT_EQ(
-      error_of(kMinimal + "on_poweroff = 'reboot'\n"),
+      config_error_of(kMinimal + "on_poweroff = 'reboot'\n"),
       "dom.cfg:3: on_poweroff must be destroy, restart, preserve or rename-restart, not 'reboot'");
   EXPECT_EQ(
-      error_of(kMinimal + "on_reboot = 'coredump'\n"),
+      config_error_of(kMinimal + "on_reboot = 'coredump'\n"),
       "dom.cfg:3: on_reboot must be destroy, restart, preserve or rename-restart, not 'coredump'");
   for (const char* cpus : {"a", "1-", "3-1", "^1-2", "-1", "0,,1", "4096", "+1"}) {
-    EXPECT_EQ(error_of(kMinimal + "cpus = '" + cpus + "'\n"),
+    EXPECT_EQ(config_error_of(kMinimal + "cpus = '" + cpus + "'\n"),
               "dom.cfg:3: cpus '" + std::string(cpus) +
                   "' is not a CPU list such as '0-3,^1' (CPU numbers 0 to 4095)");
   }
   EXPECT_TRUE(view(kMinimal + "cpus = '0, 2-3, ^3'\n"));
   for (const char* uuid :
        {"1234", "6f5a2d30-0c1e-4c4a-9e8e-2b1c0d3e4f5g", "6f5a2d300c1e-4c4a-9e8e-2b1c0d3e4f5a0"}) {
-    EXPECT_EQ(error_of(kMinimal + "uuid = '" + uuid + "'\n"),
+    EXPECT_EQ(config_error_of(kMinimal + "uuid = '" + uuid + "'\n"),
               "dom.cfg:3: uuid '" + std::string(uuid) +
                   "' is not of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (hex digits)");
   }
-  EXPECT_EQ(error_of(kMinimal + "dhcp = 'yes'\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "dhcp = 'yes'\n"),
             "dom.cfg:3: dhcp must be 'dhcp' or 'off', not 'yes'");
-  EXPECT_EQ(error_of(kMinimal + "nfs_root = '/export'\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "nfs_root = '/export'\n"),
             "dom.cfg:3: nfs_root needs nfs_server (the address of the NFS server)");
 }
 
 TEST(DomainConfig, DeviceErrorsAreLocatedAtTheList) {
-  EXPECT_EQ(error_of(kMinimal + "disk = ['phy:hda1,sda1,w',\n        'phy:hda2,sda2,x']\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "disk = ['phy:hda1,sda1,w',\n        'phy:hda2,sda2,x']\n"),
             "dom.cfg:3: disk 'phy:hda2,sda2,x': mode must be r, w or w!, not 'x'");
-  EXPECT_EQ(error_of(kMinimal + "disk = ['phy:hda1,sda1,w', 'phy:hda2,sda1,r']\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "disk = ['phy:hda1,sda1,w', 'phy:hda2,sda1,r']\n"),
             "dom.cfg:3: disk 'phy:hda2,sda1,r': device sda1 is already used by 'phy:hda1,sda1,w'");
   EXPECT_EQ(
-      error_of(kMinimal + "vif = ['mac=00:16:3E:F6:BB:B3, color=red']\n"),
+      config_error_of(kMinimal + "vif = ['mac=00:16:3E:F6:BB:B3, color=red']\n"),
       "dom.cfg:3: Invalid vif option: 'color' in 'mac=00:16:3E:F6:BB:B3, color=red' (the options are type, mac, bridge, ip, script, backend, vifname, rate and model)");
-  EXPECT_EQ(error_of(kMinimal + "vtpm = ['instance=1', 'instance=2']\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "vtpm = ['instance=1', 'instance=2']\n"),
             "dom.cfg:3: vtpm: a domain has at most one virtual TPM (found 2 entries)");
   EXPECT_EQ(
-      error_of(kMinimal + "vtpm = ['instance=0, backend=0']\n"),
+      config_error_of(kMinimal + "vtpm = ['instance=0, backend=0']\n"),
       "dom.cfg:3: vtpm 'instance=0, backend=0': instance must be a number greater than 0, not '0'");
 }
 
 TEST(DomainConfig, AccessControlMessagesOfReference21) {
-  EXPECT_EQ(error_of(kMinimal + "access_control = ['policy=a,label=b', 'policy=c,label=d']\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "access_control = ['policy=a,label=b', 'policy=c,label=d']\n"),
             "dom.cfg:3: Multiple access_control definitions.");
-  EXPECT_EQ(error_of(kMinimal + "access_control = ['policy=a,label=b,type=c']\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "access_control = ['policy=a,label=b,type=c']\n"),
             "dom.cfg:3: Too many elements in access_control specifier: policy=a,label=b,type=c");
-  EXPECT_EQ(error_of(kMinimal + "access_control = ['policy=a,colour=b']\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "access_control = ['policy=a,colour=b']\n"),
             "dom.cfg:3: Invalid access_control specifier: policy=a,colour=b");
-  EXPECT_EQ(error_of(kMinimal + "access_control = ['policy=a,label']\n"),
+  EXPECT_EQ(config_error_of(kMinimal + "access_control = ['policy=a,label']\n"),
             "dom.cfg:3: Invalid access_control specifier: policy=a,label");
   EXPECT_EQ(
-      error_of(kMinimal + "access_control = ['policy=a']\n"),
+      config_error_of(kMinimal + "access_control = ['policy=a']\n"),
       "dom.cfg:3: Invalid access_control specifier: policy=a (it needs policy=<policy>,label=<label>)");
   EXPECT_EQ(
-      error_of(kMinimal + "access_control = ['policy=a,policy=b']\n"),
+      config_error_of(kMinimal + "access_control = ['policy=a,policy=b']\n"),
       "dom.cfg:3: Invalid access_control specifier: policy=a,policy=b (it needs policy=<policy>,label=<label>)");
   EXPECT_EQ(
-      error_of(kMinimal + "access_control = ['policy=,label=b']\n"),
+      config_error_of(kMinimal + "access_control = ['policy=,label=b']\n"),
       "dom.cfg:3: Invalid access_control specifier: policy=,label=b (it needs policy=<policy>,label=<label>)");
   const DomainConfig spaced =
       ok(kMinimal + "access_control = [' label = A-Bank , policy = mytest ']\n");

@@ -29,11 +29,11 @@ namespace {
 
 using abi::io::XenbusState;
 
-std::string frontend_dir(abi::domid_t front, std::uint32_t devid) {
+std::string vbd_frontend_dir(abi::domid_t front, std::uint32_t devid) {
   return devices::frontend_dir("vbd", front, devid);
 }
 
-std::string backend_dir(abi::domid_t back, abi::domid_t front, std::uint32_t devid) {
+std::string vbd_backend_dir(abi::domid_t back, abi::domid_t front, std::uint32_t devid) {
   return devices::backend_dir("vbd", back, front, devid);
 }
 
@@ -59,8 +59,8 @@ Result<std::uint32_t> DeviceHostImpl::attach_disk(abi::domid_t domid, const Disk
   return call<std::uint32_t>("attaching " + disk.resource, [this, domid, disk,
                                                             devid = *devid]() -> Result<std::uint32_t> {
     StoreClient& store = loop_->store();
-    const std::string fe = frontend_dir(domid, devid);
-    const std::string be = backend_dir(disk.backend, domid, devid);
+    const std::string fe = vbd_frontend_dir(domid, devid);
+    const std::string be = vbd_backend_dir(disk.backend, domid, devid);
     if (!store.read("/local/domain/" + std::to_string(domid) + "/domid")) {
       return acm::make_error(acm::Errc::not_found,
                              "domain " + std::to_string(domid) + " has no xenstore directory");
@@ -134,7 +134,7 @@ Status DeviceHostImpl::detach_disk(abi::domid_t domid, const std::string& device
     return acm::make_error(acm::Errc::invalid_argument,
                            "'" + device + "' is neither a device number nor a virtual device name");
   }
-  return detach_device(*this, log_, "detaching " + device, frontend_dir(domid, *devid),
+  return detach_device(*this, log_, "detaching " + device, vbd_frontend_dir(domid, *devid),
                        XenbusState::init_wait,
                        "domain " + std::to_string(domid) + " has no block device " + device,
                        "domain " + std::to_string(domid) + ": " + device +

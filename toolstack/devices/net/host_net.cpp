@@ -34,11 +34,11 @@ using abi::io::XenbusState;
 
 std::string home(abi::domid_t domid) { return domain_home(domid); }
 
-std::string frontend_dir(abi::domid_t front, std::uint32_t devid) {
+std::string vif_frontend_dir(abi::domid_t front, std::uint32_t devid) {
   return devices::frontend_dir("vif", front, devid);
 }
 
-std::string backend_dir(abi::domid_t back, abi::domid_t front, std::uint32_t devid) {
+std::string vif_backend_dir(abi::domid_t back, abi::domid_t front, std::uint32_t devid) {
   return devices::backend_dir("vif", back, front, devid);
 }
 
@@ -131,8 +131,8 @@ Result<std::uint32_t> DeviceHostImpl::attach_vif(abi::domid_t domid, const VifSp
     }
     std::uint32_t devid = 0;
     while (taken.contains(devid)) ++devid;
-    const std::string fe = frontend_dir(domid, devid);
-    const std::string be = backend_dir(vif.backend, domid, devid);
+    const std::string fe = vif_frontend_dir(domid, devid);
+    const std::string be = vif_backend_dir(vif.backend, domid, devid);
     if (store.directory(be)) (void)store.rm(be);  // a leftover of a vif that is gone
     const std::string initialising = state_text(XenbusState::initialising);
     if (auto written = write_device_dirs(store, domid, fe,
@@ -160,7 +160,7 @@ Result<std::uint32_t> DeviceHostImpl::attach_vif(abi::domid_t domid, const VifSp
 Status DeviceHostImpl::detach_vif(abi::domid_t domid, std::uint32_t devid,
                                   std::chrono::milliseconds wait) {
   return detach_device(*this, log_, "detaching vif " + std::to_string(devid),
-                       frontend_dir(domid, devid), XenbusState::initialised,
+                       vif_frontend_dir(domid, devid), XenbusState::initialised,
                        "domain " + std::to_string(domid) + " has no network interface " +
                            std::to_string(devid),
                        "domain " + std::to_string(domid) + ": vif " + std::to_string(devid) +

@@ -15,6 +15,7 @@
 #include "acm/file_io.hpp"
 #include "label_xattr.hpp"
 #include "store_format.hpp"
+#include "errno_text.hpp"
 
 namespace shype::resources {
 namespace {
@@ -26,10 +27,6 @@ using detail::XattrLabel;
 
 constexpr mode_t kStoreDirMode = 0700;
 constexpr unsigned kStoreFileMode = 0600;
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
 
 std::string store_name(const fs::path& file) {
   return "resource label store '" + file.string() + "'";

@@ -10,13 +10,10 @@
 #include <unistd.h>
 
 #include "path_walk.hpp"
+#include "errno_text.hpp"
 
 namespace shype::resources {
 namespace {
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
 
 // Set once the kernel has said it has no openat2 (ENOSYS), so later opens
 // go straight to the walk.

@@ -16,10 +16,6 @@ using Clock = std::chrono::steady_clock;
 // Notifications kept for next_notification() (see call()).
 constexpr std::size_t kMaxQueuedNotifications = 1024;
 
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
-
 // Waits for `events` on fd until `deadline`; false on timeout.
 bool wait_for(int fd, short events, Clock::time_point deadline) {
   for (;;) {

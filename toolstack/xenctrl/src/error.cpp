@@ -1,6 +1,7 @@
 #include "xenctrl/error.hpp"
 
 #include <cstring>
+#include <system_error>
 
 namespace shype::xc {
 
@@ -13,6 +14,10 @@ std::string Error::to_string() const {
                      (name != nullptr ? name : "E" + std::to_string(code)) + ")";
   if (!message.empty()) text += ": " + message;
   return text;
+}
+
+std::string errno_text(int err) {
+  return std::generic_category().message(err);
 }
 
 }  // namespace shype::xc

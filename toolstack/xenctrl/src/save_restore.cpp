@@ -18,10 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
-
 constexpr unsigned kRequiredSeals = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
 
 bool is_sealed_memfd(int fd) {

@@ -18,7 +18,7 @@
 namespace shype::xend {
 namespace {
 
-constexpr std::chrono::milliseconds kDetachWait{10'000};
+constexpr std::chrono::milliseconds kVbdDetachWait{10'000};
 
 Json disk_json(const devices::DiskInfo& d) {
   return Json{{"devid", d.devid},
@@ -213,7 +213,7 @@ RpcResult Xend::block_detach(const Json& params) {
       if (std::to_string(d.devid) == device || d.vdev == device) resource = d.resource;
     }
   }
-  const auto wait = params.value("force", false) ? std::chrono::milliseconds{0} : kDetachWait;
+  const auto wait = params.value("force", false) ? std::chrono::milliseconds{0} : kVbdDetachWait;
   if (auto done = devices_->detach_disk(domain->domid, device, wait); !done) {
     return rpc::fail(done.error().message);
   }

@@ -13,7 +13,7 @@ namespace shype::xend {
 
 namespace {
 
-constexpr std::chrono::milliseconds kDetachWait{10'000};
+constexpr std::chrono::milliseconds kVifDetachWait{10'000};
 
 std::optional<std::uint32_t> parse_u32(std::string_view text) {
   std::uint32_t value = 0;
@@ -122,7 +122,7 @@ RpcResult Xend::network_detach(const Json& params) {
   if (!devid) return rpc::fail("devid must be a device number (xm network-list shows them)");
   const bool force = params.value("force", false);
   auto detached = devices_->detach_vif(domain->domid, *devid,
-                                       force ? std::chrono::milliseconds{0} : kDetachWait);
+                                       force ? std::chrono::milliseconds{0} : kVifDetachWait);
   if (!detached) return rpc::fail("Cannot detach network interface: " + detached.error().message);
   return Json{{"domid", domain->domid}, {"devid", *devid}};
 }

@@ -18,7 +18,7 @@ using abi::io::kConsoleOutSize;
 
 constexpr std::int64_t kBindWaitNs = 10'000'000'000;     // Domain-0 binds before unpausing
 constexpr std::int64_t kConsoleWaitNs = 2'000'000'000;   // a full ring, per write
-constexpr int kENODEV = 19;
+using sys::kENODEV;
 
 struct DeviceState {
   bool connected;

@@ -33,4 +33,7 @@ using Status = tl::expected<void, Error>;
   return tl::unexpected(Error{code, std::move(op), std::move(message), {}});
 }
 
+// The text of a positive errno (thread-safe, unlike std::strerror).
+[[nodiscard]] std::string errno_text(int err);
+
 }  // namespace shype::xc
