@@ -4,6 +4,8 @@
 // gives the guest errors, not a dead backend.
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "devices/device_host.hpp"
 #include "hv/log.hpp"
 #include "hv_mytest.hpp"
@@ -96,6 +98,19 @@ TEST_F(BlkHost, BackendRefusesADiskTheDomainMayNotShare) {
   }
   EXPECT_EQ(slurp(root_ / "home/xen/b.img"), std::string(kImageBytes, '\0'));
   EXPECT_NE(slurp(root_ / "home/xen/a.img"), std::string(kImageBytes, '\0'));
+
+  // blkback asked resource_access, so the refusal is in the hypervisor's
+  // audit trail.
+  auto audit = xc().audit_read(1);
+  ASSERT_TRUE(audit) << audit.error().to_string();
+  std::size_t denials = 0;
+  for (const std::string& line : audit->records) {
+    const auto record = nlohmann::json::parse(line);
+    if (record.value("hook", "") == "resource_access" && record.value("decision", "") == "deny") {
+      ++denials;
+    }
+  }
+  EXPECT_EQ(denials, 1u) << "among " << audit->records.size() << " audit records";
 }
 
 // The image shrinks to nothing while attached: the guest's reads fail

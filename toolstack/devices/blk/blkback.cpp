@@ -3,9 +3,10 @@
 // One BlkDevice per directory /local/domain/0/backend/vbd/<front>/<devid>/.
 // Its life:
 //   state Initialising (the toolstack wrote the directory)
-//     -> policy check: the hypervisor must let the frontend domain share with
-//        the resource's label (xsm getdecision, sharing hook); refused: an
-//        `error` node saying why, state Closed, nothing is opened
+//     -> policy check: the hypervisor must let the frontend domain use a
+//        resource with the disk's label (xsm_op resource_access, which audits
+//        a refusal); refused: an `error` node saying why, state Closed,
+//        nothing is opened
 //     -> open the image inside SHYPE_ROOT (read-only for mode "r"), publish
 //        sectors / sector-size / info / feature-persistent, state InitWait
 //     -> the frontend says Initialised: map its ring, bind its event
@@ -156,9 +157,10 @@ class BlkDevice {
     if (!ssidref) return "bad resource-ssidref '" + *ssidref_text + "'";
     resource_ = *params;
 
-    // The policy: may the frontend domain share with the resource's label?
-    auto decision = loop_.hv().get_decision(abi::kAcmGetByDomid, front_, abi::kAcmGetBySsidref,
-                                            *ssidref, abi::AcmHook::sharing);
+    // The policy: may the frontend domain use a resource with this label?
+    // (The same question a driver domain's blkback asks; a refusal is in the
+    // hypervisor's audit log.)
+    auto decision = loop_.hv().resource_access(front_, *ssidref);
     if (!decision) return "cannot ask the hypervisor: " + decision.error().to_string();
     if (*decision != abi::kAcmAccessPermitted) {
       return "access to block device '" + *params + "' denied by the policy for domain " +
