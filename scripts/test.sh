@@ -31,7 +31,7 @@ step "build (ASan+UBSan)"
   -DSHYPE_BUILD_BENCHMARKS=OFF -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_C_FLAGS_DEBUG=-g1
 step "tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir "$out/asan" --output-on-failure -j "$jobs" --timeout 900
+  ctest --test-dir "$out/asan" --output-on-failure -j $((jobs + 1)) --timeout 900
 
 step "libFuzzer smoke (${fuzz_seconds}s per target)"
 # Only the fuzz targets (and what they link) are built here: the programs
