@@ -112,6 +112,30 @@ TEST_F(XmVio, RefusedForBBank) {
   EXPECT_FALSE(domain_listed("bb"));
 }
 
+// The VIO domain goes away under a client that keeps reading its disk: the
+// client's reads fail (blkfront gives up on a backend that closed or
+// vanished), the client keeps running, and Domain-0 serves on.
+TEST_F(XmVio, ClientOutlivesTheDriverDomain) {
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  make_config("su", "A-Bank.SecurityUnderwriting", kDiskKernel,
+              {std::string(kSuImage) + ",xvda,w,backend=vio"}, "mode=loop seconds=120");
+  const XmResult su = xm({"create", "su.xm"});
+  ASSERT_EQ(su.exit_code, 0) << su;
+  ASSERT_TRUE(console_shows("su", "disk xvda: loop ok")) << slurp(console_log("su"));
+
+  const XmResult destroyed = xm({"destroy", "vio"});
+  ASSERT_EQ(destroyed.exit_code, 0) << destroyed;
+  // -ENOTCONN (107): blkfront saw the backend go, rather than timing out.
+  EXPECT_TRUE(console_shows("su", "disk xvda: loop error -107"))
+      << slurp(console_log("su")) << "\n--- vio\n" << slurp(console_log("vio"));
+  EXPECT_TRUE(domain_listed("su"));
+  const XmResult list = xm({"block-list", "su"});
+  EXPECT_EQ(list.exit_code, 0) << list;
+  const XmResult gone = xm({"destroy", "su"});
+  EXPECT_EQ(gone.exit_code, 0) << gone;
+  EXPECT_FALSE(domain_listed("su"));
+}
+
 // The VIO domain enforces the resource labels itself: a device written
 // into its xenstore directory behind xend's back (as Domain-0), offering
 // the SecurityUnderwriting disk to a MarketAnalysis domain, is refused by

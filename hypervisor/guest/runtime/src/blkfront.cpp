@@ -95,6 +95,22 @@ std::int64_t deadline_after(std::int64_t timeout_ns) {
   return static_cast<std::int64_t>(now_ns()) + timeout_ns;
 }
 
+constexpr std::int64_t kBackendCheckNs = 1'000'000'000;
+
+// One bounded wait for a disk's answers. A backend whose domain died, or that
+// closed, answers nothing: while requests wait, its state is read once a
+// second (*next_check), and a backend that is no longer Connected
+// disconnects the disk (false: the caller returns -ENOTCONN).
+bool wait_for_backend(Disk& d, std::int64_t deadline_ns, std::int64_t* next_check) {
+  wait_a_little(deadline_ns);
+  const auto now = static_cast<std::int64_t>(now_ns());
+  if (now < *next_check) return true;
+  *next_check = now + kBackendCheckNs;
+  if (xenbus::read_state(d.backend_dir) == XenbusState::connected) return true;
+  d.connected = false;
+  return false;
+}
+
 // ---- Requests --------------------------------------------------------------
 
 int free_shadow(Disk& d) {
@@ -217,6 +233,7 @@ int sync_io(int disk, BlkifOp op, std::uint64_t sector, std::uint64_t count, std
   d->sync_status = 0;
   d->sync_in_flight = 0;
   const std::int64_t deadline = deadline_after(kDefaultTimeoutNs);
+  std::int64_t next_check = deadline_after(kBackendCheckNs);
   std::uint64_t done = 0;
   while (done < count || d->sync_in_flight > 0) {
     bool queued = false;
@@ -265,7 +282,7 @@ int sync_io(int disk, BlkifOp op, std::uint64_t sector, std::uint64_t count, std
     if (d->sync_status != 0 && d->sync_in_flight == 0) break;
     if (d->ring.final_check_for_responses()) continue;
     if (static_cast<std::int64_t>(now_ns()) >= deadline) return -sys::kETIMEDOUT;
-    wait_a_little(deadline);
+    if (!wait_for_backend(*d, deadline, &next_check)) return -kENOTCONN;
   }
   return d->sync_status;
 }
@@ -491,10 +508,11 @@ int flush(int disk) {
   if (d == nullptr) return -kENODEV;
   if (!d->connected) return -kENOTCONN;
   const std::int64_t deadline = deadline_after(kDefaultTimeoutNs);
+  std::int64_t next_check = deadline_after(kBackendCheckNs);
   while (d->ring.free_requests() == 0 || free_shadow(*d) < 0) {
     if (take_responses(*d) > 0 || d->ring.final_check_for_responses()) continue;
     if (static_cast<std::int64_t>(now_ns()) >= deadline) return -sys::kETIMEDOUT;
-    wait_a_little(deadline);
+    if (!wait_for_backend(*d, deadline, &next_check)) return -kENOTCONN;
   }
   const int slot = free_shadow(*d);
   Shadow& s = d->shadow[slot];
@@ -509,7 +527,7 @@ int flush(int disk) {
   while (d->sync_in_flight > 0) {
     if (take_responses(*d) > 0 || d->ring.final_check_for_responses()) continue;
     if (static_cast<std::int64_t>(now_ns()) >= deadline) return -sys::kETIMEDOUT;
-    wait_a_little(deadline);
+    if (!wait_for_backend(*d, deadline, &next_check)) return -kENOTCONN;
   }
   return d->sync_status;
 }
@@ -561,12 +579,16 @@ int complete(int disk, Completion* out, std::uint32_t capacity, std::int64_t tim
   Disk* d = disk_at(disk);
   if (d == nullptr) return -kENODEV;
   const std::int64_t deadline = deadline_after(timeout_ns);
+  std::int64_t next_check = deadline_after(kBackendCheckNs);
   for (;;) {
     (void)take_responses(*d);
     if (d->done_count > 0 || timeout_ns <= 0) break;
     if (d->ring.final_check_for_responses()) continue;
     if (static_cast<std::int64_t>(now_ns()) >= deadline) break;
-    wait_a_little(deadline);
+    if (d->ring.in_flight() > 0 && !wait_for_backend(*d, deadline, &next_check)) {
+      return -kENOTCONN;
+    }
+    if (d->ring.in_flight() == 0) wait_a_little(deadline);
   }
   std::uint32_t n = 0;
   while (n < capacity && d->done_count > 0) {

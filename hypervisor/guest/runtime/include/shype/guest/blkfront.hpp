@@ -20,8 +20,9 @@
 //
 // Freestanding, no heap: at most kMaxDisks disks, state in static storage.
 // Single-threaded like the rest of the runtime. Errors are -errno:
-// -ENODEV no devices / no such disk, -ENOTCONN the backend closed or
-// refused, -EROFS a write to a read-only disk, -EIO the backend answered
+// -ENODEV no devices / no such disk, -ENOTCONN the backend closed, refused
+// or went away (while requests wait, the backend's state is read once a
+// second; a backend no longer Connected disconnects the disk), -EROFS a write to a read-only disk, -EIO the backend answered
 // with an error, -ETIMEDOUT, -EINVAL bad arguments, -EAGAIN (submit) no
 // free ring slot.
 #pragma once
