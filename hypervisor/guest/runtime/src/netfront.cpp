@@ -78,6 +78,8 @@ Vif* vif_at(int vif) {
 void pump_notifications() { detail::pump_frontend_notifications(&g_notification, g_handler); }
 
 // One bounded wait for something to happen; the caller re-checks its rings.
+constexpr std::int64_t kBackendCheckNs = 1'000'000'000;
+
 void wait_until(std::int64_t deadline_ns, bool forever) {
   std::int64_t step = 10'000'000;
   if (!forever) {
@@ -308,6 +310,10 @@ int send(int vif, const void* frame, std::size_t length, std::int64_t timeout_ns
   if (!v->connected) return -kENOTCONN;
   if (length < abi::io::kNetifMinFrame || length > abi::io::kNetifMaxFrame) return -sys::kEINVAL;
   const std::int64_t deadline = static_cast<std::int64_t>(now_ns()) + timeout_ns;
+  // The backend going away ends the wait; its state is read once a second
+  // at most (a store round trip per wake-up would slow the backend that is
+  // draining this very ring).
+  std::int64_t next_check = static_cast<std::int64_t>(now_ns()) + kBackendCheckNs;
   for (;;) {
     (void)reap_tx(vif);
     if (v->tx.free_requests() > 0) {
@@ -325,8 +331,12 @@ int send(int vif, const void* frame, std::size_t length, std::int64_t timeout_ns
         return 0;
       }
     }
-    if (timeout_ns <= 0 || static_cast<std::int64_t>(now_ns()) >= deadline) return -sys::kEAGAIN;
-    if (xenbus::read_state(v->backend_dir) != XenbusState::connected) return -kENOTCONN;
+    const auto now = static_cast<std::int64_t>(now_ns());
+    if (timeout_ns <= 0 || now >= deadline) return -sys::kEAGAIN;
+    if (now >= next_check) {
+      next_check = now + kBackendCheckNs;
+      if (xenbus::read_state(v->backend_dir) != XenbusState::connected) return -kENOTCONN;
+    }
     wait_until(deadline, false);
   }
 }
