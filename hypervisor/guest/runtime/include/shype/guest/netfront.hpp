@@ -36,7 +36,7 @@ namespace shype::guest::netfront {
 
 inline constexpr std::uint32_t kMaxVifs = 2;
 inline constexpr std::uint32_t kTxPoolPages = 32;
-inline constexpr std::uint32_t kRxPoolPages = 64;
+inline constexpr std::uint32_t kRxPoolPages = 128;
 inline constexpr std::int64_t kDefaultTimeoutNs = 30'000'000'000;
 
 struct VifInfo {
