@@ -292,6 +292,43 @@ TEST_F(XmDevices, SaveRestoreReconnects) {
   EXPECT_TRUE(console.read_until("echo: after restore", 20s)) << console.output();
 }
 
+// (d'): xend stops (or is killed) and starts again while a guest runs: the
+// new xend adopts the guest's console and xenstore (the guest's rings go on
+// where they stopped): input typed afterwards reaches the guest, its echo
+// comes back, and the guest's own store requests are answered again.
+TEST_F(XmDevices, ConsoleAndStoreSurviveXendRestart) {
+  const int domid = create("probe1", kProbeKernel, "");
+  ASSERT_GT(domid, 0);
+  ASSERT_TRUE(log_shows("probe1", "xs: probe done"));
+  const std::string home = "/local/domain/" + std::to_string(domid);
+  int probes = 1;
+  for (const bool killed : {false, true}) {
+    SCOPED_TRACE(killed ? "xend killed" : "xend stopped");
+    if (killed) {
+      kill_xend();
+      ASSERT_NO_FATAL_FAILURE(start_xend());
+    } else {
+      ASSERT_NO_FATAL_FAILURE(restart_xend());
+    }
+    ASSERT_EQ(domid_of("probe1"), domid);
+    ASSERT_TRUE(eventually([&] { return fs::exists(console_socket(domid)); }, 10s));
+    const XmResult name = xm({"xenstore-read", home + "/name"});
+    EXPECT_EQ(name.exit_code, 0) << name;
+    EXPECT_EQ(name.out, "probe1\n") << name;
+
+    const std::string line = killed ? "after a kill" : "after a restart";
+    ConsoleClient console(root_, work_, "probe1");
+    ASSERT_NO_FATAL_FAILURE(console.send(line + "\nprobe\n"));
+    EXPECT_TRUE(console.read_until("echo: " + line, 20s)) << console.output();
+    ++probes;
+    EXPECT_TRUE(log_shows("probe1", "xs: probe done", probes)) << slurp(console_log("probe1"));
+    ASSERT_NO_FATAL_FAILURE(console.send("\x1d"));
+    EXPECT_EQ(console.wait_exit(5s), 0) << console.output();
+  }
+  const std::string log = slurp(console_log("probe1"));
+  EXPECT_EQ(count_of(log, "xs: read data/probe -> hello-from-guest"), 3u) << log;
+}
+
 // (e): destroying a domain removes its xenstore home and its console socket.
 TEST_F(XmDevices, DestroyRemovesXenstoreHome) {
   const int domid = create("probe1", kProbeKernel, "");

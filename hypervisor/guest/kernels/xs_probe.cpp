@@ -10,7 +10,8 @@
 //   xs: read /local/domain/<other>/name -> EACCES
 //   xs: write /local/domain/<other>/data/intruder -> EACCES
 //   xs: probe done
-// then echoes every line typed on its console ("echo: <line>") and obeys
+// then echoes every line typed on its console ("echo: <line>"; the line
+// "probe" also runs the probe again, e.g. after xend restarted) and obeys
 // shutdown requests (suspend included: restored, it reconnects, prints
 // "xs_probe: resumed" and probes again).
 #include "kv_args.hpp"
@@ -95,6 +96,7 @@ void flood(const guest::kv::Args& args) {
   guest::console_puts("xs_probe: flood done\n");
 }
 
+guest::kv::Args g_args;
 guest::Notification g_notification;
 char g_line[256];
 std::size_t g_line_length = 0;
@@ -110,6 +112,7 @@ void take_input() {
         if (g_line_length == 0) continue;
         g_line[g_line_length] = '\0';
         guest::console_printf("echo: %s\n", g_line);
+        if (guest::kv::equals(g_line, "probe")) probe(g_args);
         g_line_length = 0;
       } else if (g_line_length + 1 < sizeof g_line) {
         g_line[g_line_length++] = c;
@@ -121,7 +124,7 @@ void take_input() {
 }  // namespace
 
 int guest_main(int argc, char** argv) {
-  guest::kv::Args args;
+  guest::kv::Args& args = g_args;
   if (argc > 1 && argv[1] != nullptr) args.add(argv[1]);
   if (!guest::devices_available()) {
     guest::console_puts("xs_probe: no devices (start it through xend)\n");

@@ -45,14 +45,37 @@ std::filesystem::path DeviceHostImpl::console_log(const std::string& name) const
 Status DeviceHostImpl::introduce_domain(abi::domid_t domid, const std::string& name) {
   return call<std::monostate>("introducing domain " + std::to_string(domid),
                               [this, domid, name]() -> Result<std::monostate> {
-                                auto done = introduce_on_thread(domid, name);
+                                auto done = introduce_on_thread(domid, name, std::nullopt);
                                 if (!done) return tl::unexpected(done.error());
                                 return std::monostate{};
                               })
       .map([](std::monostate) {});
 }
 
-Status DeviceHostImpl::introduce_on_thread(abi::domid_t domid, const std::string& name) {
+std::optional<GuestPorts> DeviceHostImpl::guest_ports(abi::domid_t domid) {
+  auto ports = call<std::optional<GuestPorts>>(
+      "looking up the ports of domain " + std::to_string(domid),
+      [this, domid]() -> Result<std::optional<GuestPorts>> {
+        const auto it = domains_.find(domid);
+        if (it == domains_.end()) return std::optional<GuestPorts>{};
+        return GuestPorts{it->second.guest_console_port, it->second.guest_store_port};
+      });
+  return ports ? *ports : std::nullopt;
+}
+
+Status DeviceHostImpl::adopt_domain(abi::domid_t domid, const std::string& name,
+                                    GuestPorts ports) {
+  return call<std::monostate>("adopting domain " + std::to_string(domid),
+                              [this, domid, name, ports]() -> Result<std::monostate> {
+                                auto done = introduce_on_thread(domid, name, ports);
+                                if (!done) return tl::unexpected(done.error());
+                                return std::monostate{};
+                              })
+      .map([](std::monostate) {});
+}
+
+Status DeviceHostImpl::introduce_on_thread(abi::domid_t domid, const std::string& name,
+                                           std::optional<GuestPorts> adopted) {
   if (domid == abi::kDomain0) {
     return acm::make_error(acm::Errc::invalid_argument, "Domain-0 cannot be introduced");
   }
@@ -64,28 +87,39 @@ Status DeviceHostImpl::introduce_on_thread(abi::domid_t domid, const std::string
   };
   GuestDomain d;
   d.name = name;
-  auto console_port = hv.evtchn_alloc_unbound(abi::kDomain0, domid);
-  if (!console_port) return fail("allocating its console event channel", console_port.error());
-  auto store_port = hv.evtchn_alloc_unbound(abi::kDomain0, domid);
-  if (!store_port) return fail("allocating its xenstore event channel", store_port.error());
-  d.guest_console_port = *console_port;
-  d.guest_store_port = *store_port;
-  auto console = hv.evtchn_bind_interdomain(domid, *console_port);
+  if (adopted) {
+    d.guest_console_port = adopted->console;
+    d.guest_store_port = adopted->store;
+  } else {
+    auto console_port = hv.evtchn_alloc_unbound(abi::kDomain0, domid);
+    if (!console_port) return fail("allocating its console event channel", console_port.error());
+    auto store_port = hv.evtchn_alloc_unbound(abi::kDomain0, domid);
+    if (!store_port) return fail("allocating its xenstore event channel", store_port.error());
+    d.guest_console_port = *console_port;
+    d.guest_store_port = *store_port;
+  }
+  auto console = hv.evtchn_bind_interdomain(domid, d.guest_console_port);
   if (!console) return fail("binding its console event channel", console.error());
-  auto store = hv.evtchn_bind_interdomain(domid, *store_port);
+  auto store = hv.evtchn_bind_interdomain(domid, d.guest_store_port);
   if (!store) {
     (void)hv.evtchn_close(console->port);
     return fail("binding its xenstore event channel", store.error());
   }
   const abi::evtchn_port_t local_console = console->port;
   const abi::evtchn_port_t local_store = store->port;
+  // Our own doorbells: rung below for an adopted domain, whose rings may
+  // hold output and requests already.
+  const int console_bell = console->own.get();
+  const int store_bell = store->own.get();
   auto close_ports = [&] {
     (void)hv.evtchn_close(local_console);
     (void)hv.evtchn_close(local_store);
   };
-  if (auto told = hv.set_start_info(domid, *console_port, *store_port); !told) {
-    close_ports();
-    return fail("telling it its ports (set_start_info)", told.error());
+  if (!adopted) {
+    if (auto told = hv.set_start_info(domid, d.guest_console_port, d.guest_store_port); !told) {
+      close_ports();
+      return fail("telling it its ports (set_start_info)", told.error());
+    }
   }
   if (auto home = loop_->xenstore().introduce_domain(domid, name); !home) {
     close_ports();
@@ -115,8 +149,15 @@ Status DeviceHostImpl::introduce_on_thread(abi::domid_t domid, const std::string
     }
   });
   domains_[domid] = std::move(d);
-  log_.info("devices: introduced " + who + ": console port " + std::to_string(local_console) +
-            ", xenstore port " + std::to_string(local_store));
+  if (adopted) {
+    // Map the pages and take what waits in the rings now, not at the
+    // guest's next notification.
+    (void)xc::Connection::notify_doorbell(console_bell);
+    (void)xc::Connection::notify_doorbell(store_bell);
+  }
+  log_.info(std::string("devices: ") + (adopted ? "adopted " : "introduced ") + who +
+            ": console port " + std::to_string(local_console) + ", xenstore port " +
+            std::to_string(local_store));
   return {};
 }
 

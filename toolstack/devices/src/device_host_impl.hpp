@@ -25,6 +25,8 @@ class DeviceHostImpl final : public DeviceHost {
   ~DeviceHostImpl() override;
 
   Status introduce_domain(abi::domid_t domid, const std::string& name) override;
+  std::optional<GuestPorts> guest_ports(abi::domid_t domid) override;
+  Status adopt_domain(abi::domid_t domid, const std::string& name, GuestPorts ports) override;
   void release_domain(abi::domid_t domid) override;
 
   Result<std::uint32_t> attach_disk(abi::domid_t domid, const DiskSpec& disk) override;
@@ -72,7 +74,10 @@ class DeviceHostImpl final : public DeviceHost {
     std::unique_ptr<ConsoleBackend> console;
     std::unique_ptr<XsGuestConnection> store;
   };
-  [[nodiscard]] Status introduce_on_thread(abi::domid_t domid, const std::string& name);
+  // New domain: allocate and bind its channels, set_start_info. Adopted
+  // domain (ports given): bind to the guest's ports as they are.
+  [[nodiscard]] Status introduce_on_thread(abi::domid_t domid, const std::string& name,
+                                           std::optional<GuestPorts> adopted);
   void release_on_thread(abi::domid_t domid);
 
   std::filesystem::path root_;

@@ -85,7 +85,8 @@ namespace {
 Json record_json(const DomainRecord& r) {
   return Json{{"domid", r.domid},         {"name", r.name},       {"config_file", r.config_file},
               {"config", r.config},       {"disks", r.disks},     {"created_at", r.created_at},
-              {"managed", r.managed}};
+              {"managed", r.managed},     {"console_port", r.console_port},
+              {"store_port", r.store_port}};
 }
 
 std::optional<DomainRecord> record_from_json(const Json& j) {
@@ -98,6 +99,8 @@ std::optional<DomainRecord> record_from_json(const Json& j) {
     r.disks = j.value("disks", std::vector<std::string>{});
     r.created_at = j.value("created_at", std::string());
     r.managed = j.value("managed", false);
+    r.console_port = j.value("console_port", 0u);
+    r.store_port = j.value("store_port", 0u);
     return r;
   } catch (const Json::exception&) {
     return std::nullopt;
@@ -158,6 +161,7 @@ void Xend::load_domain_records() {
     }
     const bool keep = record && live.contains(record->domid) && live[record->domid] == record->name;
     if (keep) {
+      adopt_devices(*record);
       running_[record->domid] = std::move(*record);
     } else {
       fs::remove(entry.path(), ec);

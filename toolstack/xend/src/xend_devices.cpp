@@ -13,6 +13,12 @@ acm::Status Xend::attach_devices(std::uint16_t domid, const std::string& name,
                            "cannot give the domain its console and xenstore: " +
                                introduced.error().message);
   }
+  if (const auto record = running_.find(domid); record != running_.end()) {
+    remember_device_ports(record->second);
+    if (auto saved = save_record(record->second); !saved) {
+      log_.warning("domain " + name + ": " + saved.error().to_string());
+    }
+  }
   if (auto disks = attach_config_disks(domid, config_json); !disks) return disks;
   if (auto vifs = attach_config_vifs(domid, config_json); !vifs) return vifs;
   return {};
@@ -24,6 +30,24 @@ acm::Status Xend::attach_devices(std::uint16_t domid, const std::string& name,
 
 void Xend::release_devices(std::uint16_t domid) {
   if (devices_) devices_->release_domain(domid);
+}
+
+void Xend::remember_device_ports(DomainRecord& record) {
+  if (!devices_) return;
+  if (const auto ports = devices_->guest_ports(record.domid)) {
+    record.console_port = ports->console;
+    record.store_port = ports->store;
+  }
+}
+
+void Xend::adopt_devices(const DomainRecord& record) {
+  if (!devices_ || record.console_port == 0 || record.store_port == 0) return;
+  const devices::GuestPorts ports{static_cast<abi::evtchn_port_t>(record.console_port),
+                                  static_cast<abi::evtchn_port_t>(record.store_port)};
+  if (auto adopted = devices_->adopt_domain(record.domid, record.name, ports); !adopted) {
+    log_.warning("domain " + record.name + " keeps running without its console and xenstore: " +
+                 adopted.error().message);
+  }
 }
 
 // Where `xm console` connects: the domain's console socket, if it has one.

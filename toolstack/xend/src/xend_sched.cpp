@@ -161,6 +161,7 @@ RpcResult Xend::restore_image(int image_fd, const xc::SaveImageInfo& image_info,
     r.config_file = record.value("config_file", std::string());
     r.disks = record.value("disks", std::vector<std::string>{});
     r.managed = record.value("managed", false);
+    remember_device_ports(r);
     if (auto saved = save_record(r); saved) running_[*domid] = std::move(r);
   }
   log_.info("restored domain " + info->name + " (" + std::to_string(*domid) + ") from " + file +

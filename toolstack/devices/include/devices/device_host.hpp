@@ -88,6 +88,12 @@ struct VifInfo {
   std::string backend_path;          // the backend directory in xenstore
 };
 
+// A domain's ends of its console and xenstore event channels.
+struct GuestPorts {
+  abi::evtchn_port_t console = 0;
+  abi::evtchn_port_t store = 0;
+};
+
 class DeviceHost {
  public:
   // Starts the device thread with its own hypervisor connection under
@@ -103,6 +109,18 @@ class DeviceHost {
   // starts its console backend (log file guest-<name>.log, console socket
   // <domid>.sock). The domain is still paused afterwards.
   [[nodiscard]] virtual Status introduce_domain(abi::domid_t domid, const std::string& name) = 0;
+  // The guest-side ports of a domain's console and store channels (what
+  // set_start_info told it), to be kept by xend for adopt_domain.
+  [[nodiscard]] virtual std::optional<GuestPorts> guest_ports(abi::domid_t domid) = 0;
+  // A running domain introduced by an earlier device host (xend restarted):
+  // binds Domain-0's ends to the guest's console and store ports again
+  // (they reverted to unbound when the earlier host's channels closed),
+  // maps the guest's console and store pages again, recreates
+  // /local/domain/<domid> and restarts the console backend (the log is
+  // appended to). The guest's rings go on where they stopped. Its disks and
+  // vifs are not re-attached (docs/devices.md, "Limits").
+  [[nodiscard]] virtual Status adopt_domain(abi::domid_t domid, const std::string& name,
+                                            GuestPorts ports) = 0;
   // The domain is gone or going: closes every backend of it (and every
   // backend it served as a driver domain), unmaps, removes its xenstore
   // directories. Idempotent.

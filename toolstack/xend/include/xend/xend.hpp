@@ -65,6 +65,10 @@ struct DomainRecord {
   std::vector<std::string> disks;  // canonical resource names, config order
   std::string created_at;    // ISO 8601
   bool managed = false;
+  // The guest's console and xenstore ports (0: no devices), so that a later
+  // xend can adopt its console and store (DeviceHost::adopt_domain).
+  std::uint32_t console_port = 0;
+  std::uint32_t store_port = 0;
 };
 
 class Xend {
@@ -166,6 +170,11 @@ class Xend {
   [[nodiscard]] acm::Status attach_config_vifs(std::uint16_t domid, const Json& config_json);
   // The domain is gone or going (destroyed, shut down, crashed, saved).
   void release_devices(std::uint16_t domid);
+  // Copies the domain's console and store ports from the device host into
+  // its record (for a later xend).
+  void remember_device_ports(DomainRecord& record);
+  // xend started with the domain running: its console and store again.
+  void adopt_devices(const DomainRecord& record);
   RpcResult console_path(const Json& params);
   // Domain-0's view of xenstore (xm xenstore-ls / -read / -write).
   RpcResult xenstore_ls(const Json& params);
