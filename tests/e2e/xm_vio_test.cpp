@@ -6,6 +6,14 @@
 // client -> VIO -> Domain-0 -> the host file. The VIO domain checks each
 // client against the disk's resource label itself (xsm_op resource_access);
 // a B-Bank domain never gets a disk from it.
+//
+// The same VIO domain bridges vifs (`backend=vio` in a vif spec): two
+// A-Bank guests (guest_net) ping each other through it; an A-Bank and an
+// A-Bank.MarketAnalysis guest, both allowed to connect to it, get no frame
+// across (their labels share no STE type: the VIO domain asks the
+// hypervisor, xsm_op frame_access, which refuses and audits); a B-Bank guest
+// gets no vif from it; when it goes away its clients' vifs close and
+// everything else runs on.
 #include "xm_devices_fixture.hpp"
 
 namespace shype::testing {
@@ -13,7 +21,9 @@ namespace {
 
 inline const fs::path kGuestDisk = GUEST_DISK_PATH;
 inline const fs::path kGuestVio = GUEST_VIO_PATH;
+inline const fs::path kGuestNet = GUEST_NET_PATH;
 constexpr const char* kDiskKernel = "/boot/guest_disk";
+constexpr const char* kNetKernel = "/boot/guest_net";
 constexpr const char* kVioKernel = "/boot/guest_vio";
 constexpr std::size_t kImageBytes = 2 * 1024 * 1024;
 constexpr const char* kSuImage = "file:/home/xen/vio/su.img";
@@ -25,6 +35,7 @@ class XmVio : public XmDevicesTest {
     XmTest::populate_root();
     install_kernel(kGuestDisk, kDiskKernel);
     install_kernel(kGuestVio, kVioKernel);
+    install_kernel(kGuestNet, kNetKernel);
     fs::copy_file(kSourceDir / "policies/example/vio-security_policy.xml",
                   root_ / "etc/xen/acm-security/policies/example/vio-security_policy.xml",
                   fs::copy_options::overwrite_existing);
@@ -56,6 +67,37 @@ class XmVio : public XmDevicesTest {
     if (lines.size() < 2) return "";
     const auto words = split_words(lines[1]);
     return words.size() > 1 ? words[1] : "";
+  }
+
+  // A guest_net client of the VIO domain's bridge.
+  void make_net_client(const std::string& name, const std::string& label_name,
+                       const std::string& mac, const std::string& extra) {
+    write_config(name, label_name, kNetKernel, extra,
+                 "vif = ['mac=" + mac + ",bridge=xenbr0,backend=vio']\n");
+  }
+
+  void create_ok(const std::string& name) {
+    const XmResult r = xm({"create", name + ".xm"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+  }
+
+  // The last "vio: vifs ..." counts line of the VIO console: the value
+  // after `word` ("denied"), or -1.
+  long vio_count(const std::string& word) {
+    const std::string log = slurp(console_log("vio"));
+    const auto at = log.rfind("vio: vifs ");
+    if (at == std::string::npos) return -1;
+    const auto end = log.find('\n', at);
+    const auto words = split_words(log.substr(at, end - at));
+    for (std::size_t i = 0; i + 1 < words.size(); ++i) {
+      if (words[i] == word) return std::stol(words[i + 1]);
+    }
+    return -1;
+  }
+
+  std::string vio_debug() {
+    return "\n--- vio\n" + slurp(console_log("vio")) + "\n--- xenstore\n" +
+           xm({"xenstore-ls", "/local/domain"}).out;
   }
 
   void start_vio() {
@@ -182,6 +224,52 @@ TEST_F(XmVio, BackendMustHoldTheDisk) {
   EXPECT_NE(r.err.find("backend domain 'vio' does not hold block device '" + other + "'"),
             std::string::npos)
       << r;
+}
+
+// Two A-Bank guests on the VIO domain's bridge ping each other: ARP and
+// ICMP cross client -> VIO -> client through granted pages, every frame
+// permitted by the hypervisor. xm network-list shows the VIO domain as the
+// backend.
+TEST_F(XmVio, BridgesVifsOfSameLabelClients) {
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  ASSERT_TRUE(console_shows("vio", "vio: bridging vifs")) << vio_debug();
+  make_net_client("neta1", "A-Bank", "00:16:3e:00:00:11", "ip=10.0.0.1");
+  make_net_client("neta2", "A-Bank", "00:16:3e:00:00:12",
+                  "ip=10.0.0.2 ping=10.0.0.1 count=3 interval=200");
+  ASSERT_NO_FATAL_FAILURE(create_ok("neta1"));
+  ASSERT_TRUE(console_shows("neta1", "net: serving 10.0.0.1"))
+      << slurp(console_log("neta1")) << vio_debug();
+  ASSERT_NO_FATAL_FAILURE(create_ok("neta2"));
+  ASSERT_TRUE(console_shows("neta2", "packets transmitted"))
+      << slurp(console_log("neta2")) << vio_debug();
+  const std::string pinger = slurp(console_log("neta2"));
+  EXPECT_NE(pinger.find("64 bytes from 10.0.0.1: icmp_seq=3 time="), std::string::npos) << pinger;
+  EXPECT_NE(pinger.find("3 packets transmitted, 3 received, 0% packet loss"), std::string::npos)
+      << pinger << vio_debug();
+  const std::string vio = domid_of("vio");
+  const std::string a1 = domid_of("neta1");
+  EXPECT_TRUE(console_shows("vio", "netback: serving vif 0 of domain " + a1 + " on xenbr0"))
+      << vio_debug();
+
+  const auto rows = device_list("network-list", "neta1");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(std::to_string(rows[0].value("backend", 0)), vio);
+  EXPECT_EQ(rows[0].value("backend_state", 0), 4);
+  EXPECT_EQ(rows[0].value("backend_path", std::string()),
+            "/local/domain/" + vio + "/backend/vif/" + a1 + "/0");
+  // xm network-list's BE column names the VIO domain.
+  const XmResult table = xm({"network-list", "neta1"});
+  const auto lines = normalized_lines(table.out);
+  ASSERT_EQ(lines.size(), 2u) << table;
+  const auto words = split_words(lines[1]);
+  ASSERT_GE(words.size(), 2u) << table;
+  EXPECT_EQ(words[1], vio) << table;
+
+  // Frames went through the VIO domain's bridge, none refused.
+  EXPECT_TRUE(eventually([&] { return vio_count("delivered") >= 8; }, 10s, 100ms)) << vio_debug();
+  EXPECT_EQ(vio_count("denied"), 0) << vio_debug();
+  // Domain-0's own bridge saw none of it.
+  EXPECT_EQ(rows[0].value("tx_frames", 1u), 0u);
 }
 
 }  // namespace
