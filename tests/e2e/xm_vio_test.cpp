@@ -272,5 +272,127 @@ TEST_F(XmVio, BridgesVifsOfSameLabelClients) {
   EXPECT_EQ(rows[0].value("tx_frames", 1u), 0u);
 }
 
+// An A-Bank and an A-Bank.MarketAnalysis guest may both connect to the VIO
+// domain (it carries both types; no Chinese Wall conflict between the two)
+// but share no STE type with each other: the VIO domain's bridge asks the
+// hypervisor about every frame between them and gets refusals, so not even
+// ARP gets across. The VIO domain counts the denied frames; the
+// hypervisor's audit trail has the frame_access refusals.
+TEST_F(XmVio, BridgeKeepsClientsWithoutACommonTypeApart) {
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  make_net_client("neta", "A-Bank", "00:16:3e:00:00:21", "ip=10.0.0.1");
+  make_net_client("netma", "A-Bank.MarketAnalysis", "00:16:3e:00:00:23",
+                  "ip=10.0.0.3 ping=10.0.0.1 count=3 interval=200 wait=1");
+  ASSERT_NO_FATAL_FAILURE(create_ok("neta"));
+  ASSERT_TRUE(console_shows("neta", "net: serving 10.0.0.1"))
+      << slurp(console_log("neta")) << vio_debug();
+  ASSERT_NO_FATAL_FAILURE(create_ok("netma"));
+  ASSERT_TRUE(console_shows("netma", "packets transmitted"))
+      << slurp(console_log("netma")) << vio_debug();
+  const std::string pinger = slurp(console_log("netma"));
+  EXPECT_NE(pinger.find("3 packets transmitted, 0 received, 100% packet loss"), std::string::npos)
+      << pinger;
+  EXPECT_EQ(pinger.find("64 bytes from"), std::string::npos) << pinger;
+  // Both were connected by the VIO domain: the refusal is per frame.
+  const std::string ma = domid_of("netma");
+  EXPECT_TRUE(console_shows("vio", "netback: serving vif 0 of domain " + ma)) << vio_debug();
+  // The counts line comes every 2 s while they change.
+  EXPECT_TRUE(eventually([&] { return vio_count("denied") >= 3; }, 10s, 100ms)) << vio_debug();
+  EXPECT_EQ(vio_count("delivered"), 0) << vio_debug();
+  const std::string server = slurp(console_log("neta"));
+  EXPECT_EQ(server.find("crash"), std::string::npos) << server;
+
+  const XmResult audit = xm({"audit"});
+  ASSERT_EQ(audit.exit_code, 0) << audit;
+  EXPECT_NE(audit.out.find("frame_access"), std::string::npos) << audit;
+}
+
+// A B-Bank guest shares no type with the VIO domain: xend refuses its vif
+// before writing anything. Written into xenstore behind xend's back (as
+// Domain-0), the vif still gets nowhere: the hypervisor refuses the
+// guest's grants and channel to the VIO domain.
+TEST_F(XmVio, NoVifFromTheDriverDomainForBBank) {
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  make_net_client("netb", "B-Bank", "00:16:3e:00:00:31", "ip=10.0.0.5");
+  const XmResult r = xm({"create", "netb.xm"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_EQ(r.err,
+            "Error: starting netb failed: vif 0 ('mac=00:16:3e:00:00:31, bridge=xenbr0, "
+            "backend=vio'): backend domain "
+            "'vio' may not serve this network interface: the labels of the two domains share no "
+            "STE type\n");
+  EXPECT_FALSE(domain_listed("netb"));
+
+  // Behind xend's back: a B-Bank guest created paused without a vif, the
+  // vif's two directories written by hand, then the guest let run.
+  write_config("netb2", "B-Bank", kNetKernel, "ip=10.0.0.5");
+  const XmResult created = xm({"create", "-p", "netb2.xm"});
+  ASSERT_EQ(created.exit_code, 0) << created;
+  const std::string vio = domid_of("vio");
+  const std::string bb = domid_of("netb2");
+  const std::string be = "/local/domain/" + vio + "/backend/vif/" + bb + "/0";
+  const std::string fe = "/local/domain/" + bb + "/device/vif/0";
+  const auto ok = [&](const std::vector<std::string>& args) {
+    const XmResult x = xm(args);
+    ASSERT_EQ(x.exit_code, 0) << x;
+  };
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-write", be + "/frontend", fe}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-chmod", be, "n" + vio, "r" + bb}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-chmod", be + "/frontend", "n" + vio, "r" + bb}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-write", be + "/frontend-id", bb, be + "/mac",
+                              "00:16:3e:00:00:32", be + "/bridge", "xenbr0"}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-write", fe + "/backend-id", vio}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-chmod", fe, "n" + bb, "r" + vio}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-chmod", fe + "/backend-id", "n" + bb, "r" + vio}));
+  ASSERT_NO_FATAL_FAILURE(ok({"xenstore-write", fe + "/backend", be, fe + "/mac",
+                              "00:16:3e:00:00:32", be + "/state", "1", fe + "/state", "1"}));
+  ASSERT_NO_FATAL_FAILURE(ok({"unpause", "netb2"}));
+  // -13: EACCES, the hypervisor's STE check on the grant to the VIO domain.
+  EXPECT_TRUE(console_shows("netb2", "net: connect failed: -13"))
+      << slurp(console_log("netb2")) << vio_debug();
+  EXPECT_EQ(slurp(console_log("vio")).find("serving vif 0 of domain " + bb), std::string::npos)
+      << vio_debug();
+  const XmResult audit = xm({"audit"});
+  EXPECT_NE(audit.out.find("grant_setup"), std::string::npos) << audit;
+}
+
+// The driver domain goes away: its clients' vifs close (the guest sees the
+// backend close and lets go), the clients, Domain-0 and guests on Domain-0's
+// own bridge run on.
+TEST_F(XmVio, ClientsSurviveTheDriverDomain) {
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  make_net_client("neta1", "A-Bank", "00:16:3e:00:00:41", "ip=10.0.0.1");
+  ASSERT_NO_FATAL_FAILURE(create_ok("neta1"));
+  ASSERT_TRUE(console_shows("neta1", "net: serving 10.0.0.1"))
+      << slurp(console_log("neta1")) << vio_debug();
+  // A pair on Domain-0's bridge, to show the rest of the network lives.
+  write_config("d0a", "A-Bank", kNetKernel, "ip=10.0.1.1", "vif = ['bridge=xenbr1']\n");
+  ASSERT_NO_FATAL_FAILURE(create_ok("d0a"));
+  ASSERT_TRUE(console_shows("d0a", "net: serving 10.0.1.1")) << slurp(console_log("d0a"));
+
+  ASSERT_EQ(xm({"destroy", "vio"}).exit_code, 0);
+  EXPECT_TRUE(console_shows("neta1", "net: vif closed by the backend", 30s))
+      << slurp(console_log("neta1"));
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto rows = device_list("network-list", "neta1");
+        return rows.size() == 1 && rows[0].value("frontend_state", 0) == 6 &&
+               rows[0].value("backend_state", 0) == 6;
+      },
+      30s, 200ms))
+      << xm({"--json", "network-list", "neta1"}).out;
+  EXPECT_TRUE(domain_listed("neta1"));
+  EXPECT_FALSE(domain_listed("vio"));
+
+  write_config("d0b", "A-Bank", kNetKernel, "ip=10.0.1.2 ping=10.0.1.1 count=2 interval=200",
+               "vif = ['bridge=xenbr1']\n");
+  ASSERT_NO_FATAL_FAILURE(create_ok("d0b"));
+  ASSERT_TRUE(console_shows("d0b", "packets transmitted")) << slurp(console_log("d0b"));
+  EXPECT_NE(slurp(console_log("d0b")).find("2 packets transmitted, 2 received"), std::string::npos)
+      << slurp(console_log("d0b"));
+  const std::string client = slurp(console_log("neta1"));
+  EXPECT_EQ(client.find("failed"), std::string::npos) << client;
+}
+
 }  // namespace
 }  // namespace shype::testing
