@@ -24,7 +24,8 @@ Reply Hypervisor::dispatch(Domain& caller, wire::Request& request) {
   // The decoder already refused these for guests; checked again here so a
   // future decoder change cannot open them.
   if (privileged(static_cast<abi::Op>(request.header.op)) && !caller.is_domain0() &&
-      !std::holds_alternative<wire::AcmResourceAccess>(request.body)) {
+      !std::holds_alternative<wire::AcmResourceAccess>(request.body) &&
+      !std::holds_alternative<wire::AcmFrameAccess>(request.body)) {
     return Reply::error(Errno::perm);
   }
   return std::visit([&](auto& body) { return handle(caller, body, request.fds); }, request.body);

@@ -48,6 +48,7 @@ static_assert(kAbiStruct<abi::AcmRelabelEntry, 8>);
 static_assert(kAbiStruct<abi::AcmRelabel, 8>);
 static_assert(kAbiStruct<abi::AcmAuditRead, 24>);
 static_assert(kAbiStruct<abi::AcmResourceAccess, 16>);
+static_assert(kAbiStruct<abi::AcmFrameAccess, 16>);
 static_assert(kAbiStruct<abi::EvtchnAllocUnbound, 8>);
 static_assert(kAbiStruct<abi::EvtchnBindInterdomain, 12>);
 static_assert(kAbiStruct<abi::EvtchnBindVirq, 12>);
@@ -140,8 +141,10 @@ class RequestDecoder {
         if (caller_ != Caller::domain0) return reject(Errno::perm, "for Domain-0 only");
         return sysctl();
       case abi::Op::xsm_op:
+        // A guest may ask the two driver-domain questions, nothing else.
         if (caller_ != Caller::domain0 &&
-            header_.subop != static_cast<std::uint32_t>(abi::AcmOp::resource_access)) {
+            header_.subop != static_cast<std::uint32_t>(abi::AcmOp::resource_access) &&
+            header_.subop != static_cast<std::uint32_t>(abi::AcmOp::frame_access)) {
           return reject(Errno::perm, "for Domain-0 only");
         }
         return xsm_op();
@@ -454,6 +457,17 @@ class RequestDecoder {
           if (a.decision != 0) return invalid("decision must be 0");
           return std::nullopt;
         });
+      case abi::AcmOp::frame_access:
+        return fixed<AcmFrameAccess>([](const abi::AcmFrameAccess& a) -> Check {
+          if (a.from > abi::kDomidMaxGuest) {
+            return invalid("from " + std::to_string(a.from) + " is not a domain");
+          }
+          if (a.to > abi::kDomidMaxGuest) {
+            return invalid("to " + std::to_string(a.to) + " is not a domain");
+          }
+          if (a.decision != 0) return invalid("decision must be 0");
+          return std::nullopt;
+        });
     }
     return reject(Errno::nosys, "unknown sub-command");
   }
@@ -665,6 +679,7 @@ const char* subop_name(abi::Op op, std::uint32_t subop) {
         case abi::AcmOp::relabeldoms: return "relabeldoms";
         case abi::AcmOp::audit_read: return "audit_read";
         case abi::AcmOp::resource_access: return "resource_access";
+        case abi::AcmOp::frame_access: return "frame_access";
       }
       return nullptr;
     case abi::Op::event_channel_op:

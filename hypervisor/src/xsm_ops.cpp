@@ -19,6 +19,20 @@ abi::domid_t resolve_self(std::uint32_t id, const Domain& caller) {
   return id == abi::kDomidSelf ? caller.id : static_cast<abi::domid_t>(id);
 }
 
+// Whether `guest` holds an interdomain event channel bound to `other` (this
+// incarnation of it: the serial tells a reused id apart). What lets a
+// driver domain ask the hypervisor about a domain: it serves it.
+bool has_interdomain_channel_with(const Domain& guest, const Domain& other) {
+  for (const abi::evtchn_port_t p : guest.event_channels.allocated()) {
+    const EventChannels::Port* port = guest.event_channels.find(p);
+    if (port != nullptr && port->state == abi::EvtchnState::interdomain &&
+        port->remote_dom == other.id && port->remote_serial == other.serial) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Reply Hypervisor::policy_reply(const char* op, xsm::PolicyChange change) {
@@ -111,25 +125,38 @@ Reply Hypervisor::handle(Domain& caller, wire::AcmResourceAccess& body, Fds& /*f
   if (user == nullptr || user->dying) {
     return Reply::error(Errno::srch, "no domain " + std::to_string(domid));
   }
-  if (!caller.is_domain0()) {
-    // A guest may only ask for a domain it serves: one it has an
-    // interdomain channel with (its frontend).
-    bool serves = false;
-    for (const abi::evtchn_port_t p : caller.event_channels.allocated()) {
-      const EventChannels::Port* port = caller.event_channels.find(p);
-      if (port != nullptr && port->state == abi::EvtchnState::interdomain &&
-          port->remote_dom == user->id && port->remote_serial == user->serial) {
-        serves = true;
-        break;
-      }
-    }
-    if (!serves) {
-      return Reply::error(Errno::perm, describe(caller) + " has no channel to " + describe(*user));
-    }
+  // A guest may only ask for a domain it serves: one it has an
+  // interdomain channel with (its frontend).
+  if (!caller.is_domain0() && !has_interdomain_channel_with(caller, *user)) {
+    return Reply::error(Errno::perm, describe(caller) + " has no channel to " + describe(*user));
   }
   const int rc = xsm_->resource_access(ref(*user), body.args.ssidref);
   if (rc != 0 && rc != -EACCES) return Reply::error(from_negative_errno(rc));
   abi::AcmResourceAccess out = body.args;
+  out.decision = rc == 0 ? abi::kAcmAccessPermitted : abi::kAcmAccessDenied;
+  return Reply::of(out);
+}
+
+Reply Hypervisor::handle(Domain& caller, wire::AcmFrameAccess& body, Fds& /*fds*/) {
+  Domain* ends[2] = {nullptr, nullptr};
+  const std::uint32_t ids[2] = {body.args.from, body.args.to};
+  for (int i = 0; i < 2; ++i) {
+    const auto domid = static_cast<abi::domid_t>(ids[i]);
+    ends[i] = domains_.find(domid);
+    if (ends[i] == nullptr || ends[i]->dying) {
+      return Reply::error(Errno::srch, std::string(i == 0 ? "from" : "to") + ": no domain " +
+                                           std::to_string(domid));
+    }
+    // A guest may only ask about two domains it serves (its bridge's
+    // clients): it must have an interdomain channel with each.
+    if (!caller.is_domain0() && !has_interdomain_channel_with(caller, *ends[i])) {
+      return Reply::error(Errno::perm,
+                          describe(caller) + " has no channel to " + describe(*ends[i]));
+    }
+  }
+  const int rc = xsm_->frame_access(ref(*ends[0]), ref(*ends[1]));
+  if (rc != 0 && rc != -EACCES) return Reply::error(from_negative_errno(rc));
+  abi::AcmFrameAccess out = body.args;
   out.decision = rc == 0 ? abi::kAcmAccessPermitted : abi::kAcmAccessDenied;
   return Reply::of(out);
 }

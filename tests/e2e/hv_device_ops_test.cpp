@@ -1,6 +1,7 @@
 // The hypervisor's part of split devices: domctl set_start_info (how a
 // guest learns its console and xenstore channels) and xsm_op
-// resource_access (what a backend asks before it connects a disk).
+// resource_access (what a backend asks before it connects a disk) and
+// frame_access (what a driver domain's bridge asks per frame).
 #include <nlohmann/json.hpp>
 
 #include "acm/binary_policy.hpp"
@@ -101,6 +102,56 @@ TEST_F(HvDeviceOpsTest, ResourceAccessFollowsTheLabelsAndAuditsARefusal) {
     }
   }
   EXPECT_TRUE(found) << "no resource_access denial among " << audit->records.size() << " records";
+}
+
+// frame_access: Domain-0 may ask about any pair and gets the STE sharing
+// decision; a refusal is audited; a guest with no channels to the two
+// domains is refused the question itself.
+TEST_F(HvDeviceOpsTest, FrameAccessFollowsTheLabelsAndIsRefusedToUnrelatedGuests) {
+  auto outcome = xc().set_policy(mytest().compact);
+  ASSERT_TRUE(outcome) << outcome.error().to_string();
+  const abi::domid_t a1 = create("bank-a1", kGuestHello, "", ssidref_of("A-Bank"));
+  const abi::domid_t a2 = create("bank-a2", kGuestHello, "", ssidref_of("A-Bank"));
+  const abi::domid_t auto_corp = create("autocorp", kGuestHello, "", ssidref_of("AutoCorp"));
+  ASSERT_NE(a1, 0);
+  ASSERT_NE(a2, 0);
+  ASSERT_NE(auto_corp, 0);
+
+  auto same = xc().frame_access(a1, a2);
+  ASSERT_TRUE(same) << same.error().to_string();
+  EXPECT_EQ(*same, abi::kAcmAccessPermitted);
+  auto other = xc().frame_access(a1, auto_corp);
+  ASSERT_TRUE(other) << other.error().to_string();
+  EXPECT_EQ(*other, abi::kAcmAccessDenied);
+  auto back = xc().frame_access(auto_corp, a2);
+  ASSERT_TRUE(back) << back.error().to_string();
+  EXPECT_EQ(*back, abi::kAcmAccessDenied);
+  auto missing = xc().frame_access(a1, 4000);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ESRCH);
+
+  auto audit = xc().audit_read(1);
+  ASSERT_TRUE(audit) << audit.error().to_string();
+  int denials = 0;
+  for (const std::string& line : audit->records) {
+    const auto record = nlohmann::json::parse(line);
+    if (record.value("hook", "") == "frame_access" && record.value("decision", "") == "deny") {
+      ++denials;
+    }
+  }
+  EXPECT_EQ(denials, 2) << "frame_access denials among " << audit->records.size() << " records";
+
+  // A guest asking about domains it has no channel with: -EPERM.
+  const abi::domid_t rogue = create("rogue-frame", kGuestRogue, "frame-access", ssidref_of("A-Bank"));
+  ASSERT_NE(rogue, 0);
+  ASSERT_TRUE(state_becomes(rogue, [](const xc::DomainInfo& i) { return i.shutdown() || i.crashed(); },
+                            60s))
+      << console(rogue);
+  auto state = info(rogue);
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->shutdown_reason, abi::ShutdownReason::poweroff) << console(rogue);
+  EXPECT_NE(console(rogue).find("rogue: frame-access: refused -1 (expected -1)"), std::string::npos)
+      << console(rogue);
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 //  - decoding never crashes (ASan/UBSan watch the decoder);
 //  - an accepted request re-encodes to exactly the datagram, holds exactly
 //    the descriptors its op takes, and is never a Domain-0 op from a guest
-//    (xsm_op resource_access is the one a guest may send);
+//    (xsm_op resource_access and frame_access, the driver domains'
+//    questions, are the only xsm_ops a guest may send);
 //  - a rejection carries a negative errno; a protocol violation carries no
 //    header to answer, any other rejection does;
 //  - every descriptor is closed once the decode result is gone, whatever
@@ -57,10 +58,13 @@ void check(std::span<const std::uint8_t> datagram, unsigned fd_count, wire::Call
         violated("an accepted request holds the wrong number of descriptors");
       }
       const auto [op, subop] = wire::op_of(request.body);
-      // The one xsm_op a guest may send is resource_access (a driver domain
-      // asks it about its clients; the hypervisor checks the channel).
+      // The xsm_ops a guest may send are resource_access and frame_access
+      // (a driver domain asks them about its clients; the hypervisor checks
+      // the channels), nothing else.
       const bool guest_xsm_op_allowed =
-          op == abi::Op::xsm_op && subop == static_cast<std::uint32_t>(abi::AcmOp::resource_access);
+          op == abi::Op::xsm_op &&
+          (subop == static_cast<std::uint32_t>(abi::AcmOp::resource_access) ||
+           subop == static_cast<std::uint32_t>(abi::AcmOp::frame_access));
       if (caller == wire::Caller::guest &&
           (op == abi::Op::domctl || op == abi::Op::sysctl ||
            (op == abi::Op::xsm_op && !guest_xsm_op_allowed))) {

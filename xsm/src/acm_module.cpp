@@ -276,6 +276,21 @@ int AcmModule::resource_access(const DomainRef& domain, acm::Ssidref resource) n
   });
 }
 
+int AcmModule::frame_access(const DomainRef& from, const DomainRef& to) noexcept {
+  ++hook_stats_[index_of(Hook::frame_access)].calls;
+  if (policy_->engine().share(from.ssidref, to.ssidref)) {
+    if (audit_permits_) {
+      audit(Hook::frame_access, party(from), party(to), 0, [&] {
+        return policy_->engine().explain_share(from.ssidref, to.ssidref).reason();
+      });
+    }
+    return 0;
+  }
+  return deny(Hook::frame_access, party(from), party(to), -EACCES, [&] {
+    return policy_->engine().explain_share(from.ssidref, to.ssidref).reason();
+  });
+}
+
 // --- Queries ----------------------------------------------------------------
 
 int AcmModule::get_policy(std::vector<std::uint8_t>& out) const noexcept {

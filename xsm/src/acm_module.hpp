@@ -47,6 +47,7 @@ inline constexpr HookTable kAcmHooks =
                                         {Hook::grant_copy, HookRule::ste_grant},
                                         {Hook::grant_transfer, HookRule::ste_grant},
                                         {Hook::resource_access, HookRule::ste_resource},
+                                        {Hook::frame_access, HookRule::ste_frame},
                                         {Hook::policy_op, HookRule::policy_op},
                                         {Hook::getdecision, HookRule::policy_op},
                                     });
@@ -70,6 +71,7 @@ class AcmModule final : public Xsm {
   int domain_control(Hook hook, const DomainRef& target) noexcept override;
   int share(Hook hook, const DomainRef& subject, const DomainRef& object) noexcept override;
   int resource_access(const DomainRef& domain, acm::Ssidref resource) noexcept override;
+  int frame_access(const DomainRef& from, const DomainRef& to) noexcept override;
 
   PolicyChange set_policy(std::span<const std::uint8_t> binary,
                           const LiveState& live) noexcept override;

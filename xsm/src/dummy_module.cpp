@@ -37,6 +37,7 @@ class DummyModule final : public Xsm {
     return decide(hook);
   }
   int resource_access(const DomainRef&, acm::Ssidref) noexcept override { return 0; }
+  int frame_access(const DomainRef&, const DomainRef&) noexcept override { return 0; }
 
   PolicyChange set_policy(std::span<const std::uint8_t>, const LiveState&) noexcept override {
     return not_supported();

@@ -23,6 +23,7 @@ enum class HookRule : std::uint8_t {
   ste_event_channel,  // STE common type, event channel statistics and cache
   ste_grant,          // STE common type, grant statistics and cache
   ste_resource,       // STE common type of a domain and a resource label
+  ste_frame,          // STE common type of two domains a bridge passes a frame between
   policy_op,          // xsm_op
 };
 

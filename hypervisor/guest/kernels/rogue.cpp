@@ -30,6 +30,8 @@
 //   length-lie        payload_length 100 with 10 bytes           destroyed (or an error)
 //   unknown-op        op 9999                                    answered -ENOSYS; poweroff
 //   privileged-op     domctl getdomaininfo (Domain-0 only)       answered -EPERM; poweroff
+//   frame-access      xsm_op frame_access about Domain-0 and     answered -EPERM (no channel
+//                     itself (a driver domain's question)        to either); poweroff
 //   garbage-fds       console write with fds 4 and 6 attached    answered with an error
 //                     (fd_count 2; console writes take none)     (-EINVAL); poweroff
 //   flood             100000 console writes, one byte each       every one answered (0 or an
@@ -92,6 +94,7 @@
 #include "shype/domctl.hpp"
 #include "shype/event_channel.hpp"
 #include "shype/grant_table.hpp"
+#include "shype/xsm_op.hpp"
 #include "shype/guest/channel.hpp"
 #include "shype/guest/grant_table.hpp"
 #include "shype/guest/runtime.hpp"
@@ -283,6 +286,20 @@ void send_datagram(const char* attack, const void* bytes, std::size_t length) {
   const int status =
       guest::hypercall(abi::Op::domctl, static_cast<std::uint32_t>(abi::DomctlOp::getdomaininfo),
                        &request, sizeof request, out, sizeof out, &length, nullptr, 0, nullptr);
+  expect_status(a, status, -guest::sys::kEPERM);
+}
+[[noreturn]] void attack_frame_access(const char* a) {
+  guest::console_printf("rogue: %s: asking frame_access about Domain-0 and itself\n", a);
+  abi::AcmFrameAccess request{};
+  request.interface_version = abi::kAcmInterfaceVersion;
+  request.from = abi::kDomain0;
+  request.to = guest::domid();
+  abi::AcmFrameAccess answer{};
+  std::size_t length = 0;
+  const int status =
+      guest::hypercall(abi::Op::xsm_op, static_cast<std::uint32_t>(abi::AcmOp::frame_access),
+                       &request, sizeof request, &answer, sizeof answer, &length, nullptr, 0,
+                       nullptr);
   expect_status(a, status, -guest::sys::kEPERM);
 }
 [[noreturn]] void attack_garbage_fds(const char* a) {
@@ -784,6 +801,7 @@ constexpr Attack kAttacks[] = {
     {"length-lie", attack_length_lie},
     {"unknown-op", attack_unknown_op},
     {"privileged-op", attack_privileged_op},
+    {"frame-access", attack_frame_access},
     {"garbage-fds", attack_garbage_fds},
     {"flood", attack_flood},
     {"evtchn-bind-unoffered", attack_evtchn_bind_unoffered},

@@ -210,17 +210,38 @@ TEST(WirePrivilege, DomctlSysctlXsmAreDomain0Only) {
   EXPECT_EQ(status_of(decode(abi::Op::sysctl, 3, {}, Caller::domain0)), Errno::ok);
 }
 
-// resource_access is the one xsm_op a guest may send (a driver domain asks it
-// about its clients); the hypervisor, not the decoder, checks the channel.
-TEST(WirePrivilege, GuestsMaySendResourceAccessOnly) {
+// resource_access and frame_access are the xsm_ops a guest may send (a
+// driver domain asks them about its clients); the hypervisor, not the
+// decoder, checks the channels.
+TEST(WirePrivilege, GuestsMaySendTheTwoDriverDomainQuestionsOnly) {
   abi::AcmResourceAccess r{abi::kAcmInterfaceVersion, 3, 1, 0};
   const auto subop = static_cast<std::uint32_t>(abi::AcmOp::resource_access);
   EXPECT_EQ(decode_fixed(abi::Op::xsm_op, subop, r, Caller::guest), Errno::ok);
   EXPECT_EQ(decode_fixed(abi::Op::xsm_op, subop, r, Caller::domain0), Errno::ok);
-  for (const std::uint32_t other : {1u, 2u, 3u, 100u}) {
+  abi::AcmFrameAccess f{abi::kAcmInterfaceVersion, 3, 4, 0};
+  const auto frame = static_cast<std::uint32_t>(abi::AcmOp::frame_access);
+  EXPECT_EQ(frame, 102u);
+  EXPECT_EQ(decode_fixed(abi::Op::xsm_op, frame, f, Caller::guest), Errno::ok);
+  EXPECT_EQ(decode_fixed(abi::Op::xsm_op, frame, f, Caller::domain0), Errno::ok);
+  for (const std::uint32_t other : {1u, 2u, 3u, 4u, 5u, 6u, 7u, 100u, 103u}) {
     EXPECT_EQ(status_of(decode(abi::Op::xsm_op, other, Bytes(16, 0), Caller::guest)), Errno::perm)
         << other;
   }
+}
+
+// frame_access's fields are range-checked before anything is looked up.
+TEST(WirePrivilege, FrameAccessNamesTheBadArgument) {
+  const auto frame = static_cast<std::uint32_t>(abi::AcmOp::frame_access);
+  abi::AcmFrameAccess bad_from{abi::kAcmInterfaceVersion, 0x8000, 1, 0};
+  EXPECT_EQ(decode_fixed(abi::Op::xsm_op, frame, bad_from, Caller::guest), Errno::inval);
+  abi::AcmFrameAccess bad_to{abi::kAcmInterfaceVersion, 1, 0xffffffffu, 0};
+  EXPECT_EQ(decode_fixed(abi::Op::xsm_op, frame, bad_to, Caller::guest), Errno::inval);
+  abi::AcmFrameAccess answered{abi::kAcmInterfaceVersion, 1, 2, -111};
+  EXPECT_EQ(decode_fixed(abi::Op::xsm_op, frame, answered, Caller::domain0), Errno::inval);
+  Bytes short_payload = payload_of(answered);
+  short_payload.resize(12);
+  EXPECT_EQ(status_of(decode(abi::Op::xsm_op, frame, short_payload, Caller::guest)), Errno::inval);
+  EXPECT_EQ(status_of(decode(abi::Op::xsm_op, frame, Bytes(16, 0), Caller::guest)), Errno::acces);
 }
 
 // --- guest ops --------------------------------------------------------------------

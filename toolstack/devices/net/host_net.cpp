@@ -9,6 +9,11 @@
 //     frontend, frontend-id, mac, bridge, handle, state (Initialising,
 //     written last: netback starts on it)
 //
+// <back> is Domain-0 (its netback watches only /local/domain/0/backend/vif)
+// or a driver domain (the guest runtime's netback watches its own home);
+// xend has checked that a driver domain is running and may share with the
+// client.
+//
 // Device ids are the lowest free numbers (0, 1, ...). A MAC address not
 // given is generated: 00:16:3e plus three random bytes, unique among the
 // vifs in xenstore. Detaching asks the frontend to let go (backend state
@@ -94,10 +99,9 @@ Result<std::uint32_t> DeviceHostImpl::attach_vif(abi::domid_t domid, const VifSp
                            "bridge=" + bridge +
                                " is not a bridge name (1-15 letters, digits, '-', '_', '.')");
   }
-  if (vif.backend != abi::kDomain0) {
-    return acm::make_error(acm::Errc::unsupported,
-                           "backend=" + std::to_string(vif.backend) +
-                               ": network backends run in Domain-0 only in this release");
+  if (vif.backend == domid) {
+    return acm::make_error(acm::Errc::invalid_argument,
+                           "domain " + std::to_string(domid) + " cannot serve its own vif");
   }
   return call<std::uint32_t>("attaching a network interface", [this, domid, vif, wanted,
                                                                 bridge]() -> Result<std::uint32_t> {
@@ -105,6 +109,12 @@ Result<std::uint32_t> DeviceHostImpl::attach_vif(abi::domid_t domid, const VifSp
     if (!store.read(home(domid) + "/domid")) {
       return acm::make_error(acm::Errc::not_found,
                              "domain " + std::to_string(domid) + " has no xenstore directory");
+    }
+    // A driver domain serves from its own home: it must have one.
+    if (vif.backend != abi::kDomain0 && !store.read(home(vif.backend) + "/domid")) {
+      return acm::make_error(acm::Errc::not_found,
+                             "backend domain " + std::to_string(vif.backend) +
+                                 " has no xenstore directory (is it running with devices?)");
     }
     const auto used = macs_in_use(store);
     net::MacAddress mac;
@@ -152,7 +162,8 @@ Result<std::uint32_t> DeviceHostImpl::attach_vif(abi::domid_t domid, const VifSp
       return tl::unexpected(written.error());
     }
     log_.info("domain " + std::to_string(domid) + ": vif " + std::to_string(devid) + " attached (mac " +
-              mac.to_string() + ", bridge " + bridge + ")");
+              mac.to_string() + ", bridge " + bridge + ", backend domain " +
+              std::to_string(vif.backend) + ")");
     return devid;
   });
 }
@@ -198,6 +209,11 @@ Result<std::vector<VifInfo>> DeviceHostImpl::list_vifs(abi::domid_t domid) {
         info.backend_path = *be;
         info.backend_state = read_state(store, *be);
         info.bridge = store.read(*be + "/bridge").value_or("");
+        // The driver domain that served it is gone (its home with it): the
+        // backend is closed for good.
+        if (info.backend != abi::kDomain0 && !store.directory(*be)) {
+          info.backend_state = static_cast<std::uint32_t>(XenbusState::closed);
+        }
       }
       if (netback_) {
         if (const auto stats = netback_->stats(domid, *devid)) {

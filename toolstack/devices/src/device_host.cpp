@@ -1,6 +1,7 @@
 // The device host (device_host.hpp): introducing and releasing domains,
 // their console and xenstore connections.
 #include "device_host_impl.hpp"
+#include "device_dirs.hpp"
 
 namespace shype::devices {
 
@@ -186,6 +187,22 @@ void DeviceHostImpl::release_on_thread(abi::domid_t domid) {
     domains_.erase(it);
   }
   StoreClient& store = loop_->store();
+  // Devices it served as a driver domain: their backend directories go with
+  // its home; Closed first, so the clients waiting on the backend's state
+  // see it close rather than vanish.
+  for (const char* cls : {"vbd", "vif"}) {
+    const std::string root = domain_home(domid) + "/backend/" + cls;
+    auto fronts = store.directory(root);
+    if (!fronts) continue;
+    for (const auto& front : *fronts) {
+      auto devids = store.directory(root + "/" + front);
+      if (!devids) continue;
+      for (const auto& devid : *devids) {
+        (void)store.write(root + "/" + front + "/" + devid + "/state",
+                          state_text(abi::io::XenbusState::closed));
+      }
+    }
+  }
   loop_->xenstore().release_domain(domid);
   // Backend directories Domain-0 kept for it.
   for (const char* cls : {"vbd", "vif"}) {

@@ -132,6 +132,18 @@ Result<std::int32_t> Connection::resource_access(abi::domid_t domid, std::uint32
   return out->decision;
 }
 
+Result<std::int32_t> Connection::frame_access(abi::domid_t from, abi::domid_t to) {
+  hv::wire::AcmFrameAccess body;
+  body.args.interface_version = abi::kAcmInterfaceVersion;
+  body.args.from = from;
+  body.args.to = to;
+  auto message = call_ok("frame_access", body);
+  if (!message) return tl::unexpected(message.error());
+  const auto out = hv::wire::load_exact<abi::AcmFrameAccess>(message->payload);
+  if (!out) return make_error(EPROTO, "frame_access", "response is not an AcmFrameAccess");
+  return out->decision;
+}
+
 Result<abi::AcmStats> Connection::dumpstats() {
   hv::wire::AcmDumpStats body;
   body.args.interface_version = abi::kAcmInterfaceVersion;

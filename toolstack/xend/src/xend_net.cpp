@@ -1,7 +1,9 @@
 // xend's network interfaces (docs/devices-net.md): a configuration's
 // `vif = [...]` at create, and xm network-list / network-attach /
 // network-detach. The work is the device host's (net/host_net.cpp); xend
-// resolves domains and turns the answers into JSON.
+// resolves domains (a vif's `backend=` may name a driver domain), asks the
+// hypervisor whether the client and its backend may share at all, and
+// turns the answers into JSON.
 #include <charconv>
 
 #include "devices/device_host.hpp"
@@ -20,14 +22,6 @@ std::optional<std::uint32_t> parse_u32(std::string_view text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
   return value;
-}
-
-// A vif's backend domain: "0", "Domain-0" or absent (Domain-0).
-std::optional<abi::domid_t> backend_domain(const std::optional<std::string>& text) {
-  if (!text || text->empty() || *text == "Domain-0") return abi::kDomain0;
-  const auto number = parse_u32(*text);
-  if (!number || *number > abi::kDomidMaxGuest) return std::nullopt;
-  return static_cast<abi::domid_t>(*number);
 }
 
 Json vif_json(const devices::VifInfo& v) {
@@ -50,6 +44,40 @@ Json vif_json(const devices::VifInfo& v) {
 
 }  // namespace
 
+// A vif's backend domain (manual 5.1 `backend=`): absent, "0" or
+// "Domain-0" is Domain-0; otherwise a running domain, by name or id, that
+// is not the client itself and whose label shares an STE type with the
+// client's (the frontend/backend connection is an inter-domain share: the
+// hypervisor would refuse its event channel and grants anyway, this says
+// so before anything is written).
+rpc::Result<abi::domid_t> Xend::vif_backend(const std::optional<std::string>& text,
+                                           abi::domid_t frontend) {
+  if (!text || text->empty() || *text == "Domain-0") return abi::kDomain0;
+  std::optional<abi::domid_t> id;
+  if (const auto number = parse_u32(*text)) {
+    if (*number == 0) return abi::kDomain0;
+    if (*number <= abi::kDomidMaxGuest) id = static_cast<abi::domid_t>(*number);
+  } else {
+    for (const auto& [domid, record] : running_) {
+      if (record.name == *text) id = domid;
+    }
+  }
+  const auto record = id ? running_.find(*id) : running_.end();
+  if (record == running_.end()) {
+    return rpc::fail("Backend domain '" + *text + "' of the network interface is not running");
+  }
+  if (record->first == frontend) {
+    return rpc::fail("a network interface cannot be served by its own domain");
+  }
+  auto shared = hv_->get_decision(abi::kAcmGetByDomid, frontend, abi::kAcmGetByDomid,
+                                  record->first, abi::AcmHook::sharing);
+  if (!shared) return rpc::fail("cannot ask the hypervisor: " + shared.error().to_string());
+  if (*shared != abi::kAcmAccessPermitted) {
+    return rpc::fail("backend domain '" + record->second.name + "' may not serve this network interface: the labels of the two domains share no STE type");
+  }
+  return record->first;
+}
+
 acm::Status Xend::attach_config_vifs(std::uint16_t domid, const Json& config_json) {
   if (!devices_) return {};
   Json plain = config_json;
@@ -63,10 +91,9 @@ acm::Status Xend::attach_config_vifs(std::uint16_t domid, const Json& config_jso
     devices::VifSpec spec;
     spec.mac = entry.mac.value_or("");
     spec.bridge = entry.bridge.value_or("xenbr0");
-    const auto backend = backend_domain(entry.backend);
+    const auto backend = vif_backend(entry.backend, domid);
     if (!backend) {
-      return acm::make_error(acm::Errc::invalid_argument,
-                             shown + ": backend must be a domain id or Domain-0");
+      return acm::make_error(acm::Errc::invalid_argument, shown + ": " + backend.error().message);
     }
     spec.backend = *backend;
     auto attached = devices_->attach_vif(domid, spec);
@@ -101,8 +128,10 @@ RpcResult Xend::network_attach(const Json& params) {
     backend_text = params["backend"].is_string() ? params["backend"].get<std::string>()
                                                  : params["backend"].dump();
   }
-  const auto backend = backend_domain(backend_text);
-  if (!backend) return rpc::fail("backend must be a domain id or Domain-0");
+  const auto backend = vif_backend(backend_text, domain->domid);
+  if (!backend) {
+    return rpc::fail("Cannot attach network interface: " + backend.error().message);
+  }
   spec.backend = *backend;
   auto devid = devices_->attach_vif(domain->domid, spec);
   if (!devid) return rpc::fail("Cannot attach network interface: " + devid.error().message);

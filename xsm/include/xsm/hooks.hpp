@@ -28,6 +28,7 @@ namespace shype::xsm {
   X(grant_copy, "the copying domain", "the other domain")                         \
   X(grant_transfer, "the transferring domain", "the receiver")                    \
   X(resource_access, "the domain", "a resource label (ssidref)")                  \
+  X(frame_access, "the sending domain", "the receiving domain")                   \
   X(policy_op, "the caller", "the policy")                                        \
   X(getdecision, "the caller", "two ssidrefs")
 

@@ -183,6 +183,12 @@ class Xsm {
   // A backend acting for `domain` on a resource with label `resource`.
   [[nodiscard]] virtual int resource_access(const DomainRef& domain,
                                             acm::Ssidref resource) noexcept = 0;
+  // A bridge (Domain-0's or a driver domain's) passing a network frame from
+  // `from` to `to`: the STE sharing decision of the two labels (a type in
+  // common), as ACMHOOK_sharing decides it; a refusal is audited. Not
+  // cached: the caller asks per frame, so a relabel or a new policy counts
+  // from the next frame on.
+  [[nodiscard]] virtual int frame_access(const DomainRef& from, const DomainRef& to) noexcept = 0;
 
   // xsm_op (the caller has checked that Domain-0 asks).
   //

@@ -78,6 +78,7 @@ constinit std::uint32_t g_volume_count = 0;
 constinit Client g_clients[kMaxClients] = {};
 constinit Stats g_stats = {};
 constinit bool g_started = false;
+constinit std::uint64_t g_generation = ~std::uint64_t{0};  // the first poll scans
 constinit char g_root[kPathMax] = {};  // <home>/backend/vbd
 // One request's data: at most kBlkifMaxSegments pages.
 alignas(4096) constinit std::uint8_t g_bounce[abi::io::kBlkifMaxSegments * abi::kPageSize] = {};
@@ -457,32 +458,44 @@ int start() {
   return static_cast<int>(g_volume_count);
 }
 
+int poll() {
+  if (!g_started) return -kENODEV;
+  // Watch events are shared with the other backends of this domain (a
+  // driver domain's netback): whoever took ours, the count changed.
+  char event_path[kPathMax];
+  char token[32];
+  for (;;) {
+    const int rc = xenbus::wait_watch(event_path, sizeof event_path, token, sizeof token, 0);
+    if (rc == -sys::kETIMEDOUT) break;
+    if (rc != 0) return rc;
+  }
+  bool worked = false;
+  const std::uint64_t generation = xenbus::watch_events_taken();
+  if (generation != g_generation) {
+    g_generation = generation;
+    rescan();
+    follow_frontends();
+    worked = true;
+  }
+  for (Client& c : g_clients) {
+    if (c.phase != Phase::connected) continue;
+    const std::uint64_t before = g_stats.requests + g_stats.errors;
+    serve_ring(c);
+    if (g_stats.requests + g_stats.errors != before) worked = true;
+  }
+  return worked ? 1 : 0;
+}
+
 int serve(std::int64_t timeout_ns) {
   if (!g_started) return -kENODEV;
   const std::uint64_t deadline =
       now_ns() + static_cast<std::uint64_t>(timeout_ns > 0 ? timeout_ns : 0);
-  bool first = true;
   for (;;) {
-    bool changed = false;
-    char event_path[kPathMax];
-    char token[32];
-    for (;;) {
-      const int rc = xenbus::wait_watch(event_path, sizeof event_path, token, sizeof token, 0);
-      if (rc == -sys::kETIMEDOUT) break;
-      if (rc != 0) return rc;
-      changed = true;
-    }
-    if (changed || first) {
-      rescan();
-      follow_frontends();
-    }
-    first = false;
-    for (Client& c : g_clients) {
-      if (c.phase == Phase::connected) serve_ring(c);
-    }
+    const int rc = poll();
+    if (rc < 0) return rc;
     const std::uint64_t now = now_ns();
     if (now >= deadline) return 0;
-    detail::wait_a_little(static_cast<std::int64_t>(deadline - now));
+    if (rc == 0) detail::wait_a_little(static_cast<std::int64_t>(deadline - now));
   }
 }
 

@@ -44,6 +44,7 @@ constinit Client g_client{};
 alignas(8) char g_tx[kHeader + kXsPayloadMax];
 alignas(8) char g_rx[kHeader + kXsPayloadMax];
 WatchEvent g_events[kWatchQueue];
+constinit std::uint64_t g_watch_events_taken = 0;
 char g_home[32];
 char g_path[abi::io::kXsPathMax + 1];
 
@@ -295,6 +296,8 @@ int unwatch(const char* path, const char* token) {
   return status_of(args2(XsType::unwatch, path, token, true));
 }
 
+std::uint64_t watch_events_taken() { return g_watch_events_taken; }
+
 int wait_watch(char* path, std::size_t path_capacity, char* token, std::size_t token_capacity,
                std::int64_t timeout_ns) {
   if (g_client.page == nullptr) return -kENODEV;
@@ -308,6 +311,7 @@ int wait_watch(char* path, std::size_t path_capacity, char* token, std::size_t t
       copy_text(token, token_capacity, e.token, length_of(e.token));
       g_client.events_head = (g_client.events_head + 1) % kWatchQueue;
       --g_client.events_count;
+      ++g_watch_events_taken;
       return 0;
     }
     if (!connected()) return -kENOTCONN;

@@ -23,6 +23,7 @@ enum class AcmOp : std::uint32_t {
   audit_read = 100, // AcmAuditRead -> AcmAuditRead + fd (JSON lines)
   // ABI 1.2, also for guests that serve devices (driver domains):
   resource_access = 101,  // AcmResourceAccess
+  frame_access = 102,     // AcmFrameAccess
 };
 
 inline constexpr std::uint32_t kAcmGetBySsidref = 1;  // ACM_GETBY_ssidref
@@ -118,6 +119,22 @@ struct AcmResourceAccess {
   std::int32_t decision;  // OUT: kAcmAccessPermitted / kAcmAccessDenied
 };
 static_assert(sizeof(AcmResourceAccess) == 16);
+
+// frame_access (102): may a network frame pass from domain `from` to domain
+// `to`? The same STE sharing decision (a type in common) that Domain-0's
+// bridge asks through getdecision/ACMHOOK_sharing, made by the XSM
+// frame_access hook, which audits a refusal. Domain-0 may ask about any
+// pair; a guest only about two domains it BOTH has an interdomain event
+// channel with (a driver domain's bridge asking about two of its clients) -
+// otherwise -EPERM. -ESRCH: either domain does not exist. Nothing is cached
+// on either side: the answer follows relabels and policy changes at once.
+struct AcmFrameAccess {
+  std::uint32_t interface_version;
+  std::uint32_t from;     // IN: the sending domain
+  std::uint32_t to;       // IN: the receiving domain
+  std::int32_t decision;  // OUT: kAcmAccessPermitted / kAcmAccessDenied
+};
+static_assert(sizeof(AcmFrameAccess) == 16);
 
 struct AcmGetDecision {
   std::uint32_t interface_version;

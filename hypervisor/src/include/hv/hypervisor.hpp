@@ -201,6 +201,7 @@ class Hypervisor {
   Reply handle(Domain& caller, wire::AcmRelabel& body, Fds& fds);
   Reply handle(Domain& caller, wire::AcmAuditRead& body, Fds& fds);
   Reply handle(Domain& caller, wire::AcmResourceAccess& body, Fds& fds);
+  Reply handle(Domain& caller, wire::AcmFrameAccess& body, Fds& fds);
   Reply policy_reply(const char* op, xsm::PolicyChange change);
   // event_channel_op (event_channels.cpp).
   Reply handle(Domain& caller, wire::EvtchnAllocUnbound& body, Fds& fds);

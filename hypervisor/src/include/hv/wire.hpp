@@ -180,9 +180,14 @@ struct AcmRelabel : OpTraits<abi::Op::xsm_op, sub(abi::AcmOp::relabeldoms)> {
 struct AcmAuditRead : OpTraits<abi::Op::xsm_op, sub(abi::AcmOp::audit_read)> {
   abi::AcmAuditRead args{};
 };
-// The one xsm_op guests may call (a backend asking for its frontend).
+// The two xsm_ops guests may call: a backend asking about its frontend
+// (resource_access) and a driver domain's bridge asking about two of its
+// clients (frame_access).
 struct AcmResourceAccess : OpTraits<abi::Op::xsm_op, sub(abi::AcmOp::resource_access)> {
   abi::AcmResourceAccess args{};
+};
+struct AcmFrameAccess : OpTraits<abi::Op::xsm_op, sub(abi::AcmOp::frame_access)> {
+  abi::AcmFrameAccess args{};
 };
 
 // event_channel_op: decoded and range-checked; the handlers come with the
@@ -234,7 +239,7 @@ using Body = std::variant<XenVersion, ConsoleWrite, ConsoleRead, SchedYield, Sch
                           SetStartInfo,
                           Physinfo, DomainList, AcmSetPolicy, AcmGetPolicy, AcmDumpStats,
                           AcmGetSsid, AcmGetDecision, AcmChangePolicy, AcmRelabel, AcmAuditRead,
-                          AcmResourceAccess,
+                          AcmResourceAccess, AcmFrameAccess,
                           EvtchnAllocUnbound, EvtchnBindInterdomain, EvtchnBindVirq, EvtchnClose,
                           EvtchnSend, EvtchnStatus, GntMapRef, GntUnmapRef, GntCopy, GntQuerySize,
                           GntGrantAccess, GntEndAccess>;

@@ -307,6 +307,11 @@ class Connection {
   // kAcmAccessPermitted or kAcmAccessDenied (a denial is audited by the
   // hypervisor). What a backend asks before it connects a disk.
   [[nodiscard]] Result<std::int32_t> resource_access(abi::domid_t domid, std::uint32_t ssidref);
+  // xsm_op frame_access: may a network frame pass from `from` to `to`?
+  // kAcmAccessPermitted or kAcmAccessDenied (a denial is audited by the
+  // hypervisor, hook frame_access). What a driver domain's bridge asks per
+  // frame; Domain-0 may ask about any pair.
+  [[nodiscard]] Result<std::int32_t> frame_access(abi::domid_t from, abi::domid_t to);
   [[nodiscard]] Result<abi::AcmStats> dumpstats();
   [[nodiscard]] Result<AuditChunk> audit_read(std::uint64_t from_seq = 1);
 

@@ -201,6 +201,10 @@ class Xend {
   RpcResult block_attach(const Json& params);
   RpcResult block_detach(const Json& params);
   // --- network interfaces (xend_net.cpp) ---
+  // The backend domain of a vif (`backend=`): Domain-0, or a running driver
+  // domain, by name or id, that may share with the client.
+  [[nodiscard]] rpc::Result<abi::domid_t> vif_backend(const std::optional<std::string>& text,
+                                                      abi::domid_t frontend);
   RpcResult network_list(const Json& params);
   RpcResult network_attach(const Json& params);
   RpcResult network_detach(const Json& params);

@@ -55,6 +55,11 @@ struct Stats {
 // queued for the kernel.
 int serve(std::int64_t timeout_ns);
 
+// One pass of serve() without waiting, for a kernel that serves several
+// device classes (guest_vio: disks and vifs): 1 if it did any work, 0 if
+// there was nothing to do, -errno when the store is gone.
+int poll();
+
 [[nodiscard]] Stats stats();
 
 }  // namespace shype::guest::blkback

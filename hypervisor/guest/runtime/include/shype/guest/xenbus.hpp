@@ -63,6 +63,11 @@ int unwatch(const char* path, const char* token);
 // token (NUL-terminated). -ETIMEDOUT after timeout_ns (negative: forever).
 int wait_watch(char* path, std::size_t path_capacity, char* token, std::size_t token_capacity,
                std::int64_t timeout_ns);
+// How many watch events wait_watch has handed out so far, whoever took
+// them. Backends sharing this domain's event queue (a driver domain serving
+// disks and vifs) look for a change of it rather than for their token: the
+// event they needed may have gone to another consumer.
+[[nodiscard]] std::uint64_t watch_events_taken();
 
 // Writes <dir>/state.
 int switch_state(const char* dir, abi::io::XenbusState state);
