@@ -279,6 +279,31 @@ void* pool_page(ClientVif& v, abi::grant_ref_t ref, bool readonly) {
   return page.map.address;
 }
 
+// Copies between a client's page and `bytes`: through the kept mapping, or,
+// when the vif's table is full (a client with a bigger pool than the table),
+// through a mapping made for this copy alone. False if the page cannot be
+// mapped.
+bool copy_page(ClientVif& v, abi::grant_ref_t ref, bool from_client, std::uint32_t offset,
+               std::uint8_t* bytes, std::uint32_t size) {
+  void* kept = pool_page(v, ref, from_client);
+  gnttab::Mapping once{};
+  void* page = kept;
+  if (page == nullptr) {
+    const std::uint32_t count = from_client ? v.tx_page_count : v.rx_page_count;
+    if (count < (from_client ? kMaxTxPages : kMaxRxPages)) return false;  // map refused
+    if (gnttab::map(v.front, ref, from_client, &once) != 0) return false;
+    page = once.address;
+  }
+  std::uint8_t* at = static_cast<std::uint8_t*>(page) + offset;
+  if (from_client) {
+    memcpy(bytes, at, size);
+  } else {
+    memcpy(at, bytes, size);
+  }
+  if (kept == nullptr) (void)gnttab::unmap(once);
+  return true;
+}
+
 // ---- frames ------------------------------------------------------------------------
 
 // The hypervisor's decision for one copy of a frame (never cached: see
@@ -311,9 +336,7 @@ void deliver_frame(ClientVif& to, std::uint16_t size) {
     return;
   }
   NetifRxResponse response{request.id, 0, 0, abi::io::kNetifRspError};
-  void* page = pool_page(to, request.gref, false);
-  if (page != nullptr) {
-    memcpy(page, g_frame, size);
+  if (copy_page(to, request.gref, false, 0, g_frame, size)) {
     response.status = static_cast<std::int16_t>(size);
     ++to.stats.delivered;
     ++g_netback_stats.delivered;
@@ -367,9 +390,8 @@ std::uint32_t serve_tx(ClientVif& v) {
     std::uint32_t answered = 0;
     while (taken < kTxBudget && v.tx.take_request(&request)) {
       NetifTxResponse response{request.id, abi::io::kNetifRspError};
-      const void* page = tx_request_valid(request) ? pool_page(v, request.gref, true) : nullptr;
-      if (page != nullptr) {
-        memcpy(g_frame, static_cast<const std::uint8_t*>(page) + request.offset, request.size);
+      if (tx_request_valid(request) &&
+          copy_page(v, request.gref, true, request.offset, g_frame, request.size)) {
         response.status = abi::io::kNetifRspOkay;
         ++v.stats.frames;
         ++g_netback_stats.frames;

@@ -37,13 +37,18 @@
 #include <cstdint>
 
 #include "shype/abi.hpp"
+#include "shype/guest/netfront.hpp"
 
 namespace shype::guest::netback {
 
 inline constexpr std::uint32_t kMaxVifs = 8;
-// Persistent grants kept per vif (netfront's pools are 32 and 64 pages).
-inline constexpr std::uint32_t kMaxTxPages = 32;
-inline constexpr std::uint32_t kMaxRxPages = 64;
+// Persistent grants kept per vif: netfront's pools. A client whose pool is
+// bigger gets its other pages mapped for one copy at a time. (A guest holds
+// at most abi::kMaxMapsPerDomain mappings: 8 vifs with full pools and their
+// rings take 1296 and would exceed it; mappings the hypervisor refuses
+// make those frames errors.)
+inline constexpr std::uint32_t kMaxTxPages = netfront::kTxPoolPages;
+inline constexpr std::uint32_t kMaxRxPages = netfront::kRxPoolPages;
 inline constexpr std::uint32_t kMaxAddresses = 64;
 // Tx requests served per vif and pass, so one client cannot starve the rest.
 inline constexpr std::uint32_t kTxBudget = 64;
