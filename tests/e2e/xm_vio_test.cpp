@@ -250,6 +250,31 @@ TEST_F(XmVio, BackendMustHoldTheDisk) {
       << r;
 }
 
+// A client of the VIO domain floods its tx ring with garbage (bad sizes,
+// offsets, flags, grant refs that are not its own): every request comes
+// back as an error, and two other clients keep pinging each other through
+// the same driver domain.
+TEST_F(XmVio, AFlooderDoesNotStopTheDriverDomainsBridge) {
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  ASSERT_TRUE(console_shows("vio", "vio: bridging vifs")) << vio_debug();
+  make_net_client("neta1", "A-Bank", "00:16:3e:00:00:11", "ip=10.0.0.1");
+  make_net_client("flood", "A-Bank", "00:16:3e:00:00:19", "ip=10.0.0.9 flood=40");
+  make_net_client("neta2", "A-Bank", "00:16:3e:00:00:12",
+                  "ip=10.0.0.2 ping=10.0.0.1 count=3 interval=200");
+  ASSERT_NO_FATAL_FAILURE(create_ok("neta1"));
+  ASSERT_TRUE(console_shows("neta1", "net: serving 10.0.0.1")) << vio_debug();
+  ASSERT_NO_FATAL_FAILURE(create_ok("flood"));
+  ASSERT_NO_FATAL_FAILURE(create_ok("neta2"));
+  ASSERT_TRUE(console_shows("flood", "net: flood 2560 requests, 2560 errors"))
+      << slurp(console_log("flood")) << vio_debug();
+  ASSERT_TRUE(console_shows("neta2", "packets transmitted")) << vio_debug();
+  EXPECT_NE(slurp(console_log("neta2")).find("3 packets transmitted, 3 received, 0% packet loss"),
+            std::string::npos)
+      << slurp(console_log("neta2")) << vio_debug();
+  EXPECT_TRUE(eventually([&] { return vio_count("errors") >= 2560; }, 10s, 100ms)) << vio_debug();
+  EXPECT_TRUE(domain_listed("vio"));
+}
+
 // Two A-Bank guests on the VIO domain's bridge ping each other: ARP and
 // ICMP cross client -> VIO -> client through granted pages, every frame
 // permitted by the hypervisor. xm network-list shows the VIO domain as the
@@ -329,6 +354,43 @@ TEST_F(XmVio, BridgeKeepsClientsWithoutACommonTypeApart) {
   const XmResult audit = xm({"audit"});
   ASSERT_EQ(audit.exit_code, 0) << audit;
   EXPECT_NE(audit.out.find("frame_access"), std::string::npos) << audit;
+}
+
+// The VIO domain asks about every frame, so a run-time policy update takes
+// effect at its bridge at once: giving the MarketAnalysis label the A-Bank
+// type lets the same running clients talk through the same driver domain.
+TEST_F(XmVio, APolicyUpdateReachesTheDriverDomainsBridge) {
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  make_net_client("neta", "A-Bank", "00:16:3e:00:00:21", "ip=10.0.0.1");
+  make_net_client("netma", "A-Bank.MarketAnalysis", "00:16:3e:00:00:23",
+                  "ip=10.0.0.3 ping=10.0.0.1 count=40 interval=250 wait=1");
+  ASSERT_NO_FATAL_FAILURE(create_ok("neta"));
+  ASSERT_TRUE(console_shows("neta", "net: serving 10.0.0.1")) << vio_debug();
+  ASSERT_NO_FATAL_FAILURE(create_ok("netma"));
+  ASSERT_TRUE(console_shows("netma", "icmp_seq=2 Destination Host Unreachable"))
+      << slurp(console_log("netma")) << vio_debug();
+  EXPECT_EQ(slurp(console_log("netma")).find("bytes from"), std::string::npos);
+
+  // example.vio 1.1: the MarketAnalysis VM label also carries A-Bank.
+  std::string xml = slurp(kSourceDir / "policies/example/vio-security_policy.xml");
+  const std::string version = "<Version>1.0</Version>";
+  const auto at = xml.find(version);
+  ASSERT_NE(at, std::string::npos);
+  xml.replace(at, version.size(),
+              "<Version>1.1</Version>\n        <FromPolicy>\n            <PolicyName>example.vio"
+              "</PolicyName>\n            <Version>1.0</Version>\n        </FromPolicy>");
+  const auto label = xml.find("<Name>A-Bank.MarketAnalysis</Name>", xml.find("<SubjectLabels"));
+  ASSERT_NE(label, std::string::npos);
+  const std::string type = "<Type>A-Bank.MarketAnalysis</Type>";
+  const auto type_at = xml.find(type, label);
+  ASSERT_NE(type_at, std::string::npos);
+  xml.insert(type_at + type.size(), "\n                    <Type>A-Bank</Type>");
+  write_file(root_ / "etc/xen/acm-security/policies/example/vio_share-security_policy.xml", xml);
+  const XmResult update = xm({"setpolicy", "ACM", "example.vio_share"});
+  ASSERT_EQ(update.exit_code, 0) << update;
+  EXPECT_TRUE(console_shows("netma", "bytes from 10.0.0.1: icmp_seq=", 30s))
+      << slurp(console_log("netma")) << vio_debug();
+  EXPECT_TRUE(domain_listed("vio"));
 }
 
 // A B-Bank guest shares no type with the VIO domain: xend refuses its vif
