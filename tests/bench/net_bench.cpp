@@ -1,7 +1,9 @@
 // Network speed: two guest_net domains on netback's bridge (xenbr0, label
-// control on: both A-Bank under mytest, so every frame passes the cached
-// sharing decision) against the host's own virtual wire, a veth pair
-// between two network namespaces, measured in the same run.
+// control on: both A-Bank under example.vio, which is mytest plus the
+// VIOServer label, so every frame passes the cached sharing decision)
+// against the host's own virtual wire, a veth pair between two network
+// namespaces, measured in the same run; and two guests bridged by a
+// driver domain (guest_vio), which asks the hypervisor about every frame.
 //
 // Reproduce (as root; RelWithDebInfo):
 //   cmake -S . -B build -G Ninja -DSHYPE_BUILD_BENCHMARKS=ON && ninja -C build net_bench
@@ -11,6 +13,9 @@
 //  GuestIcmpRoundTrip   guest_net bench=rtt: echo request -> bridge -> echo
 //                       reply -> bridge, back to back for --seconds; time per
 //                       round trip.
+//  DriverDomainIcmpRoundTrip  the same through a guest_vio driver domain's
+//                       bridge (vif backend=vio, xenbr2): one frame_access
+//                       hypercall per frame, no cache.
 //  GuestFrameStream     guest_net bench=stream: --frames frames of 1514
 //                       bytes across the bridge as fast as the tx ring takes
 //                       them; frames/s and the share the peer received.
@@ -19,7 +24,8 @@
 //  VethUdpStream        the baseline: --frames UDP datagrams of 1472 bytes
 //                       (1514-byte frames) one way; frames/s received.
 //  Ratios               guest / veth for round trip time and frame rate
-//                       (counters rtt_ratio, stream_ratio).
+//                       (counters rtt_ratio, stream_ratio), and the driver
+//                       domain's round trip / Domain-0's (driver_domain_rtt_ratio).
 // Without the privileges for namespaces or veth (ip netns add, ip link add
 // ... type veth) the veth benchmarks are skipped with the reason, and so are
 // the ratios.
@@ -60,6 +66,7 @@ int g_frames = 20000;
 
 // Results kept for Ratios.
 std::optional<double> g_guest_rtt_us;
+std::optional<double> g_driver_domain_rtt_us;
 std::optional<double> g_guest_fps;
 std::optional<double> g_veth_rtt_us;
 std::optional<double> g_veth_fps;
@@ -69,20 +76,27 @@ std::string read_text(const fs::path& path) { return shype::bench::slurp(path); 
 void prepare_root(const fs::path& root) {
   fs::create_directories(root / "boot");
   fs::copy_file(GUEST_NET_PATH, root / "boot/guest_net");
-  const fs::path policies = root / "etc/xen/acm-security/policies";
+  fs::copy_file(GUEST_VIO_PATH, root / "boot/guest_vio");
+  const fs::path policies = root / "etc/xen/acm-security/policies/example";
   fs::create_directories(policies);
-  fs::copy_file(fs::path(SHYPE_SOURCE_DIR) / "policies/mytest-security_policy.xml",
-                policies / "mytest-security_policy.xml");
+  fs::copy_file(fs::path(SHYPE_SOURCE_DIR) / "policies/example/vio-security_policy.xml",
+                policies / "vio-security_policy.xml");
 }
 
 struct System : shype::bench::XendSystem {
   System() : XendSystem("net", prepare_root) {}
 
-  void start(const std::string& name, const std::string& extra) {
-    const std::string text = "kernel = \"/boot/guest_net\"\nmemory = 16\nname = \"" + name +
-                             "\"\nextra = \"" + extra +
-                             "\"\nvif = ['bridge=xenbr0']\naccess_control = "
-                             "['policy=mytest,label=A-Bank']\n";
+  // An A-Bank guest_net domain; its vif on `vif` (Domain-0's xenbr0 unless
+  // told otherwise).
+  void start(const std::string& name, const std::string& extra,
+             const std::string& vif = "bridge=xenbr0") {
+    create(name, "guest_net", "A-Bank", extra, "vif = ['" + vif + "']\n");
+  }
+  void create(const std::string& name, const std::string& kernel, const std::string& label,
+              const std::string& extra, const std::string& devices) {
+    const std::string text = "kernel = \"/boot/" + kernel + "\"\nmemory = 16\nname = \"" + name +
+                             "\"\nextra = \"" + extra + "\"\n" + devices +
+                             "access_control = ['policy=example.vio,label=" + label + "']\n";
     call("domain.create", {{"config", text}, {"file", name + ".xm"}});
   }
   std::string console(const std::string& name) {
@@ -114,8 +128,8 @@ System& sys() {
     g_system = std::make_unique<System>();
     g_system->call("policy.set",
                    {{"xml", read_text(g_system->hv.root() /
-                                      "etc/xen/acm-security/policies/mytest-security_policy.xml")},
-                    {"file", "mytest"}});
+                                      "etc/xen/acm-security/policies/example/vio-security_policy.xml")},
+                    {"file", "example.vio"}});
     g_server = "server";
     g_system->start(g_server, "ip=10.0.0.1");
     std::string text;
@@ -124,24 +138,50 @@ System& sys() {
   return *g_system;
 }
 
-void GuestIcmpRoundTrip(benchmark::State& state) {
+// Starts a bench=rtt client of `server_ip` (its vif as given) and reports
+// its round trips; returns microseconds per round trip.
+double measure_round_trips(benchmark::State& state, const std::string& client_ip,
+                           const std::string& server_ip, const std::string& vif) {
   System& s = sys();
-  for (auto _ : state) {
-    const std::string name = "rtt" + std::to_string(++s.serial);
-    s.start(name, "ip=10.0.0.2 ping=10.0.0.1 bench=rtt seconds=" + std::to_string(g_seconds));
-    std::string text;
-    const auto m = s.wait_for(name, std::regex(R"(net: bench rtt (\d+) round trips in (\d+) us)"),
-                              std::chrono::seconds(g_seconds + 60), text);
-    const double trips = std::stod(m[1].str());
-    const double us = std::stod(m[2].str());
-    state.SetIterationTime(us / 1e6 / trips);
-    state.counters["round_trips"] = trips;
-    state.counters["rtt_us"] = us / trips;
-    g_guest_rtt_us = us / trips;
-    s.destroy(name);
-  }
+  const std::string name = "rtt" + std::to_string(++s.serial);
+  s.start(name, "ip=" + client_ip + " ping=" + server_ip + " bench=rtt seconds=" +
+                    std::to_string(g_seconds),
+          vif);
+  std::string text;
+  const auto m = s.wait_for(name, std::regex(R"(net: bench rtt (\d+) round trips in (\d+) us)"),
+                            std::chrono::seconds(g_seconds + 60), text);
+  const double trips = std::stod(m[1].str());
+  const double us = std::stod(m[2].str());
+  state.SetIterationTime(us / 1e6 / trips);
+  state.counters["round_trips"] = trips;
+  state.counters["rtt_us"] = us / trips;
+  s.destroy(name);
+  return us / trips;
+}
+
+void GuestIcmpRoundTrip(benchmark::State& state) {
+  for (auto _ : state) g_guest_rtt_us = measure_round_trips(state, "10.0.0.2", "10.0.0.1", "bridge=xenbr0");
 }
 BENCHMARK(GuestIcmpRoundTrip)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(1);
+
+// The driver domain and its server are started once, on the first run.
+void DriverDomainIcmpRoundTrip(benchmark::State& state) {
+  System& s = sys();
+  static bool started = false;
+  if (!started) {
+    s.create("vio", "guest_vio", "VIOServer", "", "");
+    std::string text;
+    (void)s.wait_for("vio", std::regex("vio: bridging vifs"), 30s, text);
+    s.start("ddserver", "ip=10.0.2.1", "bridge=xenbr2,backend=vio");
+    (void)s.wait_for("ddserver", std::regex("net: serving"), 30s, text);
+    started = true;
+  }
+  for (auto _ : state) {
+    g_driver_domain_rtt_us =
+        measure_round_trips(state, "10.0.2.2", "10.0.2.1", "bridge=xenbr2,backend=vio");
+  }
+}
+BENCHMARK(DriverDomainIcmpRoundTrip)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(1);
 
 void GuestFrameStream(benchmark::State& state) {
   System& s = sys();
@@ -391,6 +431,9 @@ void Ratios(benchmark::State& state) {
     state.SetIterationTime(1e-6);
     state.counters["rtt_ratio"] = *g_guest_rtt_us / *g_veth_rtt_us;        // > 1: guests slower
     state.counters["stream_ratio"] = *g_guest_fps / *g_veth_fps;          // < 1: guests slower
+    if (g_driver_domain_rtt_us) {
+      state.counters["driver_domain_rtt_ratio"] = *g_driver_domain_rtt_us / *g_guest_rtt_us;
+    }
   }
 }
 BENCHMARK(Ratios)->UseManualTime()->Iterations(1);

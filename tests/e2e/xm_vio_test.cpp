@@ -480,43 +480,5 @@ TEST_F(XmVio, ClientsSurviveTheDriverDomain) {
   EXPECT_EQ(client.find("failed"), std::string::npos) << client;
 }
 
-// What asking the hypervisor per frame costs: echo round trips for 2 s
-// through the VIO domain's bridge (each frame: one frame_access hypercall)
-// and through Domain-0's bridge (decisions cached), on the same machine in
-// the same run. Both must complete; the figures are recorded as test
-// properties and printed (docs/devices-net.md "Driver domains").
-TEST_F(XmVio, RoundTripsThroughTheDriverDomainAndDomainZero) {
-  ASSERT_NO_FATAL_FAILURE(start_vio());
-  make_net_client("rtta", "A-Bank", "00:16:3e:00:00:51", "ip=10.0.0.1");
-  make_net_client("rttb", "A-Bank", "00:16:3e:00:00:52",
-                  "ip=10.0.0.2 ping=10.0.0.1 bench=rtt seconds=2");
-  write_config("d0a", "A-Bank", kNetKernel, "ip=10.0.1.1", "vif = ['bridge=xenbr1']\n");
-  write_config("d0b", "A-Bank", kNetKernel, "ip=10.0.1.2 ping=10.0.1.1 bench=rtt seconds=2",
-               "vif = ['bridge=xenbr1']\n");
-  const auto trips = [&](const std::string& server, const std::string& client) -> double {
-    create_ok(server);
-    EXPECT_TRUE(console_shows(server, "net: serving")) << slurp(console_log(server));
-    create_ok(client);
-    EXPECT_TRUE(console_shows(client, "round trips in")) << slurp(console_log(client)) << vio_debug();
-    const std::string log = slurp(console_log(client));
-    const auto at = log.find("net: bench rtt ");
-    if (at == std::string::npos) return 0;
-    const auto words = split_words(log.substr(at, log.find('\n', at) - at));
-    // net: bench rtt <n> round trips in <us> us
-    if (words.size() < 8) return 0;
-    const double n = std::stod(words[3]);
-    const double us = std::stod(words[7]);
-    return us > 0 ? us / n : 0;
-  };
-  const double via_vio = trips("rtta", "rttb");
-  const double via_domain0 = trips("d0a", "d0b");
-  ASSERT_GT(via_vio, 0.0);
-  ASSERT_GT(via_domain0, 0.0);
-  RecordProperty("us_per_round_trip_driver_domain", std::to_string(via_vio));
-  RecordProperty("us_per_round_trip_domain0", std::to_string(via_domain0));
-  std::printf("round trip: %.1f us through the driver domain, %.1f us through Domain-0\n",
-              via_vio, via_domain0);
-}
-
 }  // namespace
 }  // namespace shype::testing
