@@ -57,6 +57,21 @@ struct Attached {
 Attached g_attached[blk::kMaxDisks];
 std::uint32_t g_attached_count = 0;
 
+// Writes `value` in decimal at `out` (NUL-terminated); returns the digits.
+std::size_t put_decimal(std::uint32_t value, char* out) {
+  char digits[12];
+  std::size_t n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  std::size_t i = 0;
+  while (n > 0)
+    out[i++] = digits[--n];
+  out[i] = '\0';
+  return i;
+}
+
 void vdev_name(std::uint32_t devid, char* out) {
   // xvd[a-p]: 202 << 8 | disk << 4 | partition (the extended and IDE/SCSI
   // forms print as their number).
@@ -68,16 +83,7 @@ void vdev_name(std::uint32_t devid, char* out) {
     out[4] = '\0';
     return;
   }
-  char digits[12];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + devid % 10);
-    devid /= 10;
-  } while (devid != 0);
-  int i = 0;
-  while (n > 0)
-    out[i++] = digits[--n];
-  out[i] = '\0';
+  (void)put_decimal(devid, out);
 }
 
 std::uint32_t fnv1a32(const char* text) {
@@ -380,14 +386,7 @@ bool known(std::uint32_t devid) {
 bool backend_dir(std::uint32_t devid, char* out, std::size_t capacity) {
   char path[48] = "device/vbd/";
   std::size_t len = 11;
-  char digits[12];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + devid % 10);
-    devid /= 10;
-  } while (devid != 0);
-  while (n > 0)
-    path[len++] = digits[--n];
+  len += put_decimal(devid, path + len);
   const char* suffix = "/backend";
   for (std::size_t k = 0; suffix[k] != '\0'; ++k)
     path[len++] = suffix[k];

@@ -2,6 +2,7 @@
 // devices from this domain's own disks.
 #include "shype/guest/blkback.hpp"
 
+#include "backend_common.hpp"
 #include "internal.hpp"
 #include "shype/guest/blkfront.hpp"
 #include "shype/guest/event_channel.hpp"
@@ -369,17 +370,9 @@ void rescan() {
     for (std::uint32_t d = 0; d < devices; ++d, dev_name += length_of(dev_name) + 1) {
       std::uint64_t devid = 0;
       if (!parse_u64(dev_name, &devid) || devid > 0xffffffffu) continue;
-      Client* known = nullptr;
-      Client* slot = nullptr;
-      for (Client& c : g_clients) {
-        if (c.phase != Phase::free && c.front == front && c.devid == devid) known = &c;
-        if (c.phase == Phase::free && slot == nullptr) slot = &c;
-      }
-      if (known != nullptr) {
-        known->seen = true;
-        continue;
-      }
-      if (slot == nullptr) continue;  // full: served once a slot frees up
+      Client* slot = detail::entry_for_new_device(
+          g_clients, front, devid, [](const Client& c) { return c.phase == Phase::free; });
+      if (slot == nullptr) continue;
       const Text dir = path(front_path.c_str(), dev_name);
       if (!dir.ok()) continue;
       // The toolstack writes the device's state last: until then the

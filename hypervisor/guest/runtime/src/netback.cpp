@@ -2,6 +2,7 @@
 // every frame between two of them decided by the hypervisor.
 #include "shype/guest/netback.hpp"
 
+#include "backend_common.hpp"
 #include "internal.hpp"
 #include "shype/guest/event_channel.hpp"
 #include "shype/guest/grant_table.hpp"
@@ -437,17 +438,9 @@ void rescan_vifs() {
     for (std::uint32_t d = 0; d < devices; ++d, dev_name += detail::length_of(dev_name) + 1) {
       std::uint64_t devid = 0;
       if (!detail::parse_u64(dev_name, &devid) || devid > 0xffffffffu) continue;
-      ClientVif* known = nullptr;
-      ClientVif* slot = nullptr;
-      for (ClientVif& v : g_vifs) {
-        if (v.phase != VifPhase::free && v.front == front && v.devid == devid) known = &v;
-        if (v.phase == VifPhase::free && slot == nullptr) slot = &v;
-      }
-      if (known != nullptr) {
-        known->seen = true;
-        continue;
-      }
-      if (slot == nullptr) continue;  // full: served once a slot frees up
+      ClientVif* slot = detail::entry_for_new_device(
+          g_vifs, front, devid, [](const ClientVif& v) { return v.phase == VifPhase::free; });
+      if (slot == nullptr) continue;
       const Text dir = node_path(front_path.c_str(), dev_name);
       if (!dir.ok()) continue;
       // The toolstack writes the state last: until then the directory is
