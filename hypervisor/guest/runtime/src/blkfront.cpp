@@ -97,18 +97,48 @@ std::int64_t deadline_after(std::int64_t timeout_ns) {
 
 constexpr std::int64_t kBackendCheckNs = 1'000'000'000;
 
-// One bounded wait for a disk's answers. A backend whose domain died, or that
-// closed, answers nothing: while requests wait, its state is read once a
-// second (*next_check), and a backend that is no longer Connected
-// disconnects the disk (false: the caller returns -ENOTCONN).
-bool wait_for_backend(Disk& d, std::int64_t deadline_ns, std::int64_t* next_check) {
-  wait_a_little(deadline_ns);
-  const auto now = static_cast<std::int64_t>(now_ns());
-  if (now < *next_check) return true;
-  *next_check = now + kBackendCheckNs;
-  if (xenbus::read_state(d.backend_dir) == XenbusState::connected) return true;
-  d.connected = false;
-  return false;
+// The waits of one operation on a disk's answers, bounded by `timeout_ns`
+// from the first wait. The clock is read once per wait and never when the
+// answers are already there (each read is a system call in a static guest).
+// A backend whose domain died, or that closed, answers nothing: while
+// requests wait, its state is read once a second, and a backend that is no
+// longer Connected disconnects the disk.
+class Waiter {
+ public:
+  enum class Result : std::uint8_t { waited, timed_out, disconnected };
+  explicit Waiter(std::int64_t timeout_ns) : timeout_ns_(timeout_ns) {}
+
+  // One wait; `d`'s backend state is checked once a second (not when null).
+  Result wait(Disk* d) {
+    const auto now = static_cast<std::int64_t>(now_ns());
+    if (!started_) {
+      started_ = true;
+      deadline_ = now + timeout_ns_;
+      next_check_ = now + kBackendCheckNs;
+    }
+    if (now >= deadline_) return Result::timed_out;
+    if (d != nullptr && now >= next_check_) {
+      next_check_ = now + kBackendCheckNs;
+      if (xenbus::read_state(d->backend_dir) != XenbusState::connected) {
+        d->connected = false;
+        return Result::disconnected;
+      }
+    }
+    std::int64_t step = deadline_ - now;
+    if (step > 10'000'000) step = 10'000'000;
+    detail::frontend_wait(step, &g_notification, g_handler);
+    return Result::waited;
+  }
+
+ private:
+  std::int64_t timeout_ns_;
+  std::int64_t deadline_ = 0;
+  std::int64_t next_check_ = 0;
+  bool started_ = false;
+};
+
+int wait_error(Waiter::Result r) {
+  return r == Waiter::Result::timed_out ? -sys::kETIMEDOUT : -kENOTCONN;
 }
 
 // ---- Requests --------------------------------------------------------------
@@ -232,8 +262,7 @@ int sync_io(int disk, BlkifOp op, std::uint64_t sector, std::uint64_t count, std
                          first_pool + pages_needed <= d->info.pool_pages;
   d->sync_status = 0;
   d->sync_in_flight = 0;
-  const std::int64_t deadline = deadline_after(kDefaultTimeoutNs);
-  std::int64_t next_check = deadline_after(kBackendCheckNs);
+  Waiter waiter(kDefaultTimeoutNs);
   std::uint64_t done = 0;
   while (done < count || d->sync_in_flight > 0) {
     bool queued = false;
@@ -281,8 +310,7 @@ int sync_io(int disk, BlkifOp op, std::uint64_t sector, std::uint64_t count, std
     if (take_responses(*d) > 0) continue;
     if (d->sync_status != 0 && d->sync_in_flight == 0) break;
     if (d->ring.final_check_for_responses()) continue;
-    if (static_cast<std::int64_t>(now_ns()) >= deadline) return -sys::kETIMEDOUT;
-    if (!wait_for_backend(*d, deadline, &next_check)) return -kENOTCONN;
+    if (const auto r = waiter.wait(d); r != Waiter::Result::waited) return wait_error(r);
   }
   return d->sync_status;
 }
@@ -507,12 +535,10 @@ int flush(int disk) {
   Disk* d = disk_at(disk);
   if (d == nullptr) return -kENODEV;
   if (!d->connected) return -kENOTCONN;
-  const std::int64_t deadline = deadline_after(kDefaultTimeoutNs);
-  std::int64_t next_check = deadline_after(kBackendCheckNs);
+  Waiter waiter(kDefaultTimeoutNs);
   while (d->ring.free_requests() == 0 || free_shadow(*d) < 0) {
     if (take_responses(*d) > 0 || d->ring.final_check_for_responses()) continue;
-    if (static_cast<std::int64_t>(now_ns()) >= deadline) return -sys::kETIMEDOUT;
-    if (!wait_for_backend(*d, deadline, &next_check)) return -kENOTCONN;
+    if (const auto r = waiter.wait(d); r != Waiter::Result::waited) return wait_error(r);
   }
   const int slot = free_shadow(*d);
   Shadow& s = d->shadow[slot];
@@ -526,8 +552,7 @@ int flush(int disk) {
   publish(*d);
   while (d->sync_in_flight > 0) {
     if (take_responses(*d) > 0 || d->ring.final_check_for_responses()) continue;
-    if (static_cast<std::int64_t>(now_ns()) >= deadline) return -sys::kETIMEDOUT;
-    if (!wait_for_backend(*d, deadline, &next_check)) return -kENOTCONN;
+    if (const auto r = waiter.wait(d); r != Waiter::Result::waited) return wait_error(r);
   }
   return d->sync_status;
 }
@@ -571,24 +596,22 @@ int submit(int disk, BlkifOp op, std::uint64_t sector, std::uint32_t first_page,
   for (std::uint32_t i = 0; i < pages; ++i)
     s.page[i] = first_page + i;
   queue_request(*d, slot, op, sector, kSectorsPerPage);
-  publish(*d);
   return 0;
 }
 
 int complete(int disk, Completion* out, std::uint32_t capacity, std::int64_t timeout_ns) {
   Disk* d = disk_at(disk);
   if (d == nullptr) return -kENODEV;
-  const std::int64_t deadline = deadline_after(timeout_ns);
-  std::int64_t next_check = deadline_after(kBackendCheckNs);
+  publish(*d);
+  Waiter waiter(timeout_ns);
   for (;;) {
     (void)take_responses(*d);
     if (d->done_count > 0 || timeout_ns <= 0) break;
     if (d->ring.final_check_for_responses()) continue;
-    if (static_cast<std::int64_t>(now_ns()) >= deadline) break;
-    if (d->ring.in_flight() > 0 && !wait_for_backend(*d, deadline, &next_check)) {
-      return -kENOTCONN;
-    }
-    if (d->ring.in_flight() == 0) wait_a_little(deadline);
+    // With nothing in flight there is no backend to check on.
+    const auto r = waiter.wait(d->ring.in_flight() > 0 ? d : nullptr);
+    if (r == Waiter::Result::timed_out) break;
+    if (r == Waiter::Result::disconnected) return -kENOTCONN;
   }
   std::uint32_t n = 0;
   while (n < capacity && d->done_count > 0) {

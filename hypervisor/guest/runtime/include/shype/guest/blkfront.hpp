@@ -91,15 +91,18 @@ int flush(int disk);
 // One request over `pages` (1..kBlkifMaxSegments) consecutive pool pages
 // from `first_page`, whole pages (8 sectors each) from `sector`. `tag`
 // comes back in the completion. 0, -EAGAIN (ring full), -EINVAL, -EROFS.
-// Requests are published at once (one notification per push).
+// Requests are queued, not yet published: the next complete() publishes
+// every queued request with at most one notification, so a backend woken by
+// it finds the whole batch instead of the first request.
 int submit(int disk, abi::io::BlkifOp op, std::uint64_t sector, std::uint32_t first_page,
            std::uint32_t pages, std::uint64_t tag);
 struct Completion {
   std::uint64_t tag = 0;
   int status = 0;  // 0 or -EIO
 };
-// Completions ready now (up to `capacity`); waits up to timeout_ns for the
-// first one when none is (0: do not wait). Returns how many or -errno.
+// Publishes the queued requests, then returns the completions ready now (up
+// to `capacity`); waits up to timeout_ns for the first one when none is (0:
+// do not wait). Returns how many or -errno.
 int complete(int disk, Completion* out, std::uint32_t capacity, std::int64_t timeout_ns);
 // Requests submitted and not yet completed.
 [[nodiscard]] std::uint32_t in_flight(int disk);
