@@ -110,6 +110,8 @@ int guest_main(int /*argc*/, char** /*argv*/) {
     const std::uint64_t now = guest::now_ns();
     if (now >= g_next_report_ns) {
       report_net(false);
+      // For xm network-list (a store gone is seen by the next poll).
+      (void)guest::netback::publish_vif_stats();
       g_next_report_ns = now + kReportEveryNs;
     }
     if (blk == 0 && vifs == 0) wait_idle();

@@ -30,6 +30,7 @@
 #include "device_dirs.hpp"
 #include "device_host_impl.hpp"
 #include "mac_address.hpp"
+#include "vif_statistics.hpp"
 #include "shype/io/xenbus.hpp"
 
 namespace shype::devices {
@@ -215,7 +216,19 @@ Result<std::vector<VifInfo>> DeviceHostImpl::list_vifs(abi::domid_t domid) {
           info.backend_state = static_cast<std::uint32_t>(XenbusState::closed);
         }
       }
-      if (netback_) {
+      if (info.backend != abi::kDomain0 && !info.backend_path.empty()) {
+        // A driver domain's bridge counts its clients' frames and publishes
+        // the counters (every 2 s while they change).
+        if (const auto text = store.read(info.backend_path + "/statistics")) {
+          if (const auto c = net::parse_vif_statistics(*text)) {
+            info.tx_frames = c->tx;
+            info.rx_frames = c->rx;
+            info.denied_frames = c->denied;
+            info.errors = c->errors;
+            info.dropped_frames = c->dropped;
+          }
+        }
+      } else if (netback_) {
         if (const auto stats = netback_->stats(domid, *devid)) {
           info.tx_frames = stats->requests;
           info.rx_frames = stats->delivered;

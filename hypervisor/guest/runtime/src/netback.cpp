@@ -83,6 +83,7 @@ struct ClientVif {
   PoolPage rx_pages[kMaxRxPages] = {};
   std::uint32_t rx_page_count = 0;
   VifStats stats{};
+  VifStats published{};  // as last written to the store
   char broken_why[96] = {};
 };
 
@@ -555,5 +556,28 @@ int poll() {
 }
 
 Stats stats() { return g_netback_stats; }
+
+int publish_vif_stats() {
+  if (!g_netback_started) return -sys::kENODEV;
+  int written = 0;
+  for (ClientVif& v : g_vifs) {
+    if (v.phase != VifPhase::connected) continue;
+    const VifStats& s = v.stats;
+    const VifStats& p = v.published;
+    if (s.frames == p.frames && s.delivered == p.delivered && s.denied == p.denied &&
+        s.dropped == p.dropped && s.errors == p.errors) {
+      continue;
+    }
+    detail::Text<128> text;
+    text.add("tx=").add(s.frames).add(" rx=").add(s.delivered).add(" denied=").add(s.denied);
+    text.add(" dropped=").add(s.dropped).add(" errors=").add(s.errors);
+    if (!text.ok()) continue;
+    const int rc = write_vif_node(v.dir, "statistics", text.c_str());
+    if (rc < 0) return rc;
+    v.published = s;
+    ++written;
+  }
+  return written;
+}
 
 }  // namespace shype::guest::netback

@@ -75,4 +75,12 @@ int poll();
 
 [[nodiscard]] Stats stats();
 
+// Writes the counters of every connected vif whose counters moved since the
+// last call into its backend directory, node `statistics`:
+// "tx=<frames from the client> rx=<delivered to it> denied=<its frames the
+// hypervisor refused> dropped=<frames for it without an rx page>
+// errors=<its tx requests answered with an error>", for the toolstack's
+// `xm network-list`. Returns how many were written, or -errno.
+int publish_vif_stats();
+
 }  // namespace shype::guest::netback

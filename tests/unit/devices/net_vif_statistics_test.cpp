@@ -1,0 +1,56 @@
+// parse_vif_statistics: a driver domain's counters for a vif, as text it
+// wrote into xenstore; anything but the exact form is refused.
+#include "vif_statistics.hpp"
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+
+namespace shype::devices::net {
+namespace {
+
+TEST(VifStatistics, ReadsTheFiveCounters) {
+  const auto c = parse_vif_statistics("tx=12 rx=10 denied=3 dropped=1 errors=0");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->tx, 12u);
+  EXPECT_EQ(c->rx, 10u);
+  EXPECT_EQ(c->denied, 3u);
+  EXPECT_EQ(c->dropped, 1u);
+  EXPECT_EQ(c->errors, 0u);
+}
+
+TEST(VifStatistics, AnyOrderAndFullRange) {
+  const auto c = parse_vif_statistics(
+      "errors=7 dropped=6 denied=5 rx=18446744073709551615 tx=4");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->tx, 4u);
+  EXPECT_EQ(c->rx, 18446744073709551615u);
+  EXPECT_EQ(c->denied, 5u);
+  EXPECT_EQ(c->dropped, 6u);
+  EXPECT_EQ(c->errors, 7u);
+}
+
+TEST(VifStatistics, RefusesAnythingElse) {
+  for (const std::string& bad : std::initializer_list<std::string>{
+           "",
+           "tx=1 rx=2 denied=3 dropped=4",                      // one missing
+           "tx=1 rx=2 denied=3 dropped=4 errors=5 tx=1",        // repeated
+           "tx=1 rx=2 denied=3 dropped=4 errors=5 mtu=1500",    // unknown
+           "tx=1 rx=2 denied=3 dropped=4 errors=18446744073709551616",  // 2^64
+           "tx=-1 rx=2 denied=3 dropped=4 errors=5",            // sign
+           "tx=+1 rx=2 denied=3 dropped=4 errors=5",
+           "tx=1x rx=2 denied=3 dropped=4 errors=5",            // trailing text
+           "tx= rx=2 denied=3 dropped=4 errors=5",              // no number
+           "tx=1  rx=2 denied=3 dropped=4 errors=5",            // two spaces
+           "tx=1 rx=2 denied=3 dropped=4 errors=5 ",            // trailing space
+           " tx=1 rx=2 denied=3 dropped=4 errors=5",            // leading space
+           "tx 1 rx=2 denied=3 dropped=4 errors=5",
+           "tx=1 rx=2 denied=3 dropped=4 errors=5" + std::string(140, '0'),  // too long
+       }) {
+    EXPECT_FALSE(parse_vif_statistics(bad)) << "'" << bad << "'";
+  }
+}
+
+}  // namespace
+}  // namespace shype::devices::net
