@@ -94,28 +94,10 @@ Text path(const char* dir, const char* node) {
   return t;
 }
 
-int read_node(const char* dir, const char* node, char* out, std::size_t capacity) {
-  const Text p = path(dir, node);
-  if (!p.ok()) return -sys::kEINVAL;
-  return xenbus::read(p.c_str(), out, capacity);
-}
-
-int write_node(const char* dir, const char* node, const char* value) {
-  const Text p = path(dir, node);
-  if (!p.ok()) return -sys::kEINVAL;
-  return xenbus::write(p.c_str(), value);
-}
-
-int write_node_u64(const char* dir, const char* node, std::uint64_t value) {
-  Text v;
-  v.add(value);
-  return write_node(dir, node, v.c_str());
-}
-
 // ---- clients ----------------------------------------------------------------
 
 void refuse(Client& c, const char* why) {
-  (void)write_node(c.dir, "error", why);
+  (void)xenbus::write_node(c.dir, "error", why);
   (void)xenbus::switch_state(c.dir, XenbusState::closed);
   console_printf("blkback: device %u of domain %u refused: %s\n", c.devid,
                  static_cast<unsigned>(c.front), why);
@@ -147,9 +129,9 @@ void set_up(Client& c) {
   char params[kTextMax];
   char mode[8];
   char number[32];
-  if (read_node(c.dir, "params", params, sizeof params) != 0 ||
-      read_node(c.dir, "mode", mode, sizeof mode) != 0 ||
-      read_node(c.dir, "frontend", c.front_dir, sizeof c.front_dir) != 0) {
+  if (xenbus::read_node(c.dir, "params", params, sizeof params) != 0 ||
+      xenbus::read_node(c.dir, "mode", mode, sizeof mode) != 0 ||
+      xenbus::read_node(c.dir, "frontend", c.front_dir, sizeof c.front_dir) != 0) {
     refuse(c, "the device's params, mode or frontend node is missing");
     return;
   }
@@ -168,14 +150,14 @@ void set_up(Client& c) {
     refuse(c, "the disk is read-only in this domain");
     return;
   }
-  if (read_node(c.dir, "resource-ssidref", number, sizeof number) != 0) {
+  if (xenbus::read_node(c.dir, "resource-ssidref", number, sizeof number) != 0) {
     refuse(c, "the device has no resource-ssidref: its resource label is unknown");
     return;
   }
-  (void)write_node_u64(c.dir, "sectors", volume.sectors);
-  (void)write_node_u64(c.dir, "sector-size", abi::io::kSectorSize);
-  (void)write_node_u64(c.dir, "info", c.writable ? 0 : abi::io::kVdiskReadonly);
-  (void)write_node(c.dir, "feature-persistent", "1");
+  (void)xenbus::write_node_u64(c.dir, "sectors", volume.sectors);
+  (void)xenbus::write_node_u64(c.dir, "sector-size", abi::io::kSectorSize);
+  (void)xenbus::write_node_u64(c.dir, "info", c.writable ? 0 : abi::io::kVdiskReadonly);
+  (void)xenbus::write_node(c.dir, "feature-persistent", "1");
   (void)xenbus::switch_state(c.dir, XenbusState::init_wait);
   const Text watched = path(c.front_dir, "state");
   (void)xenbus::watch(watched.c_str(), kWatchToken);
@@ -212,7 +194,7 @@ void try_connect(Client& c) {
                 {c.front_dir, "event-channel", &remote_port},
                 {c.dir, "resource-ssidref", &ssidref}};
   for (const auto& w : wanted) {
-    const int rc = read_node(w.dir, w.node, number, sizeof number);
+    const int rc = xenbus::read_node(w.dir, w.node, number, sizeof number);
     if (rc != 0 || !parse_u64(number, w.value) || *w.value > 0xffffffffu) {
       Text why;
       why.add("the node ").add(w.node).add(" is ").add(rc != 0 ? "unreadable" : "malformed");
@@ -429,8 +411,8 @@ int start() {
     Text front_dir;
     front_dir.add("device/vbd/").add(devids[i]);
     char backend[kPathMax];
-    if (read_node(front_dir.c_str(), "backend", backend, sizeof backend) != 0 ||
-        read_node(backend, "params", volume.params, sizeof volume.params) != 0) {
+    if (xenbus::read_node(front_dir.c_str(), "backend", backend, sizeof backend) != 0 ||
+        xenbus::read_node(backend, "params", volume.params, sizeof volume.params) != 0) {
       console_printf("blkback: own disk %u: its resource name is unknown\n", devids[i]);
       (void)blkfront::disconnect(disk);
       continue;

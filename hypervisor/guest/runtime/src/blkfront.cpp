@@ -317,32 +317,22 @@ int sync_io(int disk, BlkifOp op, std::uint64_t sector, std::uint64_t count, std
 
 int read_backend_error(const Disk& d, char* why, std::size_t capacity) {
   if (why == nullptr || capacity == 0) return 0;
-  Text path;
-  path.add(d.backend_dir).add("/error");
-  if (xenbus::read(path.c_str(), why, capacity) < 0) copy_text(why, capacity, "backend closed");
+  if (xenbus::read_node(d.backend_dir, "error", why, capacity) < 0) {
+    copy_text(why, capacity, "backend closed");
+  }
   return 0;
-}
-
-int read_node_u64(const char* dir, const char* node, std::uint64_t* out) {
-  Text path;
-  path.add(dir).add("/").add(node);
-  return xenbus::read_u64(path.c_str(), out);
 }
 
 // Whether the toolstack still has the device (writing to a removed
 // directory would bring it back).
 bool device_present(const char* dir) {
-  Text path;
-  path.add(dir).add("/backend-id");
   std::uint64_t ignored = 0;
-  return xenbus::read_u64(path.c_str(), &ignored) == 0;
+  return xenbus::read_node_u64(dir, "backend-id", &ignored) == 0;
 }
 
 int write_node(const char* dir, const char* node, const char* value) {
   if (!device_present(dir)) return -kENODEV;
-  Text path;
-  path.add(dir).add("/").add(node);
-  return xenbus::write(path.c_str(), value);
+  return xenbus::write_node(dir, node, value);
 }
 
 int switch_state(const char* dir, XenbusState state) {
@@ -352,9 +342,7 @@ int switch_state(const char* dir, XenbusState state) {
 
 int write_node_u64(const char* dir, const char* node, std::uint64_t value) {
   if (!device_present(dir)) return -kENODEV;
-  Text path;
-  path.add(dir).add("/").add(node);
-  return xenbus::write_u64(path.c_str(), value);
+  return xenbus::write_node_u64(dir, node, value);
 }
 
 // Undoes a partial connect.
@@ -414,7 +402,7 @@ int connect(std::uint32_t devid, std::uint32_t pool_pages, char* why, std::size_
     copy_text(d.dir, sizeof d.dir, dir.c_str());
   }
   std::uint64_t backend_id = 0;
-  if (const int rc = read_node_u64(d.dir, "backend-id", &backend_id); rc < 0) return rc;
+  if (const int rc = xenbus::read_node_u64(d.dir, "backend-id", &backend_id); rc < 0) return rc;
   if (backend_id > 0xffff) return -sys::kEINVAL;
   d.info.backend = static_cast<abi::domid_t>(backend_id);
   {
@@ -483,9 +471,9 @@ int connect(std::uint32_t devid, std::uint32_t pool_pages, char* why, std::size_
   std::uint64_t sectors = 0;
   std::uint64_t sector_size = 0;
   std::uint64_t info = 0;
-  rc = read_node_u64(d.backend_dir, "sectors", &sectors);
-  if (rc == 0) rc = read_node_u64(d.backend_dir, "sector-size", &sector_size);
-  if (rc == 0) rc = read_node_u64(d.backend_dir, "info", &info);
+  rc = xenbus::read_node_u64(d.backend_dir, "sectors", &sectors);
+  if (rc == 0) rc = xenbus::read_node_u64(d.backend_dir, "sector-size", &sector_size);
+  if (rc == 0) rc = xenbus::read_node_u64(d.backend_dir, "info", &info);
   if (rc == 0 && sector_size != abi::io::kSectorSize) rc = -sys::kEINVAL;
   if (rc < 0) {
     (void)switch_state(d.dir, XenbusState::closed);

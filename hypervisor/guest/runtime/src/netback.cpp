@@ -108,18 +108,6 @@ Text node_path(const char* dir, const char* node) {
   return t;
 }
 
-int read_vif_node(const char* dir, const char* node, char* out, std::size_t capacity) {
-  const Text p = node_path(dir, node);
-  if (!p.ok()) return -sys::kEINVAL;
-  return xenbus::read(p.c_str(), out, capacity);
-}
-
-int write_vif_node(const char* dir, const char* node, const char* value) {
-  const Text p = node_path(dir, node);
-  if (!p.ok()) return -sys::kEINVAL;
-  return xenbus::write(p.c_str(), value);
-}
-
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -163,7 +151,7 @@ void disconnect_vif(ClientVif& v) {
 // reason goes to `error` and the console, the state to `state`.
 void refuse_vif(ClientVif& v, const char* why, XenbusState state = XenbusState::closed) {
   disconnect_vif(v);
-  (void)write_vif_node(v.dir, "error", why);
+  (void)xenbus::write_node(v.dir, "error", why);
   (void)xenbus::switch_state(v.dir, state);
   console_printf("netback: vif %u of domain %u refused: %s\n", v.devid,
                  static_cast<unsigned>(v.front), why);
@@ -189,8 +177,8 @@ void release_vif(ClientVif& v) {
 // for the frontend.
 void set_up_vif(ClientVif& v) {
   char mac_text[32];
-  if (read_vif_node(v.dir, "frontend", v.front_dir, sizeof v.front_dir) != 0 ||
-      read_vif_node(v.dir, "mac", mac_text, sizeof mac_text) != 0) {
+  if (xenbus::read_node(v.dir, "frontend", v.front_dir, sizeof v.front_dir) != 0 ||
+      xenbus::read_node(v.dir, "mac", mac_text, sizeof mac_text) != 0) {
     v.front_dir[0] = '\0';
     refuse_vif(v, "the vif's frontend or mac node is missing");
     return;
@@ -201,10 +189,10 @@ void set_up_vif(ClientVif& v) {
     refuse_vif(v, why.c_str());
     return;
   }
-  if (read_vif_node(v.dir, "bridge", v.bridge, sizeof v.bridge) != 0 || v.bridge[0] == '\0') {
+  if (xenbus::read_node(v.dir, "bridge", v.bridge, sizeof v.bridge) != 0 || v.bridge[0] == '\0') {
     detail::copy_text(v.bridge, sizeof v.bridge, "xenbr0");
   }
-  (void)write_vif_node(v.dir, "feature-persistent", "1");
+  (void)xenbus::write_node(v.dir, "feature-persistent", "1");
   (void)xenbus::switch_state(v.dir, XenbusState::init_wait);
   const Text watched = node_path(v.front_dir, "state");
   (void)xenbus::watch(watched.c_str(), kVifWatchToken);
@@ -222,7 +210,7 @@ void try_connect_vif(ClientVif& v) {
     std::uint64_t* value;
   } wanted[] = {{"tx-ring-ref", &tx_ref}, {"rx-ring-ref", &rx_ref}, {"event-channel", &remote_port}};
   for (const auto& w : wanted) {
-    const int rc = read_vif_node(v.front_dir, w.node, number, sizeof number);
+    const int rc = xenbus::read_node(v.front_dir, w.node, number, sizeof number);
     if (rc != 0 || !detail::parse_u64(number, w.value) || *w.value > 0xffffffffu) {
       Text why;
       why.add("the frontend's ").add(w.node).add(" is ").add(rc != 0 ? "unreadable" : "malformed");
@@ -491,7 +479,7 @@ bool follow_vif_frontends() {
       case VifPhase::closed:
         // A frontend starting over after a close.
         if (moved && front == XenbusState::initialising) {
-          (void)write_vif_node(v.dir, "error", "");
+          (void)xenbus::write_node(v.dir, "error", "");
           (void)xenbus::switch_state(v.dir, XenbusState::init_wait);
           v.broken = false;
           v.phase = VifPhase::init_wait;
@@ -572,7 +560,7 @@ int publish_vif_stats() {
     text.add("tx=").add(s.frames).add(" rx=").add(s.delivered).add(" denied=").add(s.denied);
     text.add(" dropped=").add(s.dropped).add(" errors=").add(s.errors);
     if (!text.ok()) continue;
-    const int rc = write_vif_node(v.dir, "statistics", text.c_str());
+    const int rc = xenbus::write_node(v.dir, "statistics", text.c_str());
     if (rc < 0) return rc;
     v.published = s;
     ++written;

@@ -143,13 +143,6 @@ int grant(Vif& v, std::uint32_t frame, bool readonly, abi::grant_ref_t* out) {
   return 0;
 }
 
-int write_node(const Vif& v, const char* node, std::uint64_t value) {
-  Text path;
-  path.add(v.frontend_dir).add("/").add(node);
-  if (!path.ok()) return -sys::kEINVAL;
-  return xenbus::write_u64(path.c_str(), value);
-}
-
 }  // namespace
 
 int discover(std::uint32_t* devids, std::uint32_t capacity) {
@@ -247,10 +240,10 @@ int connect(std::uint32_t devid, std::int64_t timeout_ns) {
   for (std::uint32_t i = 0; i < kRxPoolPages; ++i)
     (void)post_rx(v, i);
 
-  rc = write_node(v, "tx-ring-ref", v.info.tx_ring_ref);
-  if (rc == 0) rc = write_node(v, "rx-ring-ref", v.info.rx_ring_ref);
-  if (rc == 0) rc = write_node(v, "event-channel", v.info.port);
-  if (rc == 0) rc = write_node(v, "feature-persistent", 1);
+  rc = xenbus::write_node_u64(v.frontend_dir, "tx-ring-ref", v.info.tx_ring_ref);
+  if (rc == 0) rc = xenbus::write_node_u64(v.frontend_dir, "rx-ring-ref", v.info.rx_ring_ref);
+  if (rc == 0) rc = xenbus::write_node_u64(v.frontend_dir, "event-channel", v.info.port);
+  if (rc == 0) rc = xenbus::write_node_u64(v.frontend_dir, "feature-persistent", 1);
   if (rc == 0) rc = xenbus::switch_state(v.frontend_dir, XenbusState::initialised);
   if (rc == 0) rc = xenbus::wait_for_state(v.backend_dir, XenbusState::connected, timeout_ns);
   if (rc != 0) {

@@ -271,6 +271,38 @@ int write_u64(const char* path, std::uint64_t value) {
   return write(path, text);
 }
 
+namespace {
+
+// "<dir>/<node>", bounded like every store path.
+using NodePath = detail::Text<abi::io::kXsPathMax + 1>;
+NodePath node_path(const char* dir, const char* node) {
+  NodePath path;
+  path.add(dir).add("/").add(node);
+  return path;
+}
+
+}  // namespace
+
+int read_node(const char* dir, const char* node, char* out, std::size_t capacity) {
+  const NodePath path = node_path(dir, node);
+  return path.ok() ? read(path.c_str(), out, capacity) : -kE2BIG;
+}
+
+int read_node_u64(const char* dir, const char* node, std::uint64_t* out) {
+  const NodePath path = node_path(dir, node);
+  return path.ok() ? read_u64(path.c_str(), out) : -kE2BIG;
+}
+
+int write_node(const char* dir, const char* node, const char* value) {
+  const NodePath path = node_path(dir, node);
+  return path.ok() ? write(path.c_str(), value) : -kE2BIG;
+}
+
+int write_node_u64(const char* dir, const char* node, std::uint64_t value) {
+  const NodePath path = node_path(dir, node);
+  return path.ok() ? write_u64(path.c_str(), value) : -kE2BIG;
+}
+
 int mkdir(const char* path) { return status_of(args2(XsType::mkdir, path, nullptr, false)); }
 
 int rm(const char* path) { return status_of(args2(XsType::rm, path, nullptr, false)); }

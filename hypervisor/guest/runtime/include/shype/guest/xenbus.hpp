@@ -51,6 +51,12 @@ int read(const char* path, char* out, std::size_t capacity);
 int read_u64(const char* path, std::uint64_t* out);
 int write(const char* path, const char* value);
 int write_u64(const char* path, std::uint64_t value);
+// The same for node `node` of directory `dir` ("<dir>/<node>"; -E2BIG if
+// that path is longer than the store allows).
+int read_node(const char* dir, const char* node, char* out, std::size_t capacity);
+int read_node_u64(const char* dir, const char* node, std::uint64_t* out);
+int write_node(const char* dir, const char* node, const char* value);
+int write_node_u64(const char* dir, const char* node, std::uint64_t value);
 int mkdir(const char* path);
 int rm(const char* path);
 // The children of `path`, NUL-separated in `out`; *count set to how many.
