@@ -338,36 +338,9 @@ void serve_ring(Client& c) {
 
 // Brings the client table in line with backend/vbd/<front>/<devid>.
 void rescan() {
-  for (Client& c : g_clients) c.seen = false;
-  std::uint32_t fronts = 0;
-  const int listed = xenbus::directory(g_root, g_list, sizeof g_list, &fronts);
-  const char* front_name = g_list;
-  for (std::uint32_t f = 0; listed == 0 && f < fronts; ++f, front_name += length_of(front_name) + 1) {
-    std::uint64_t front = 0;
-    if (!parse_u64(front_name, &front) || front > abi::kDomidMaxGuest) continue;
-    const Text front_path = path(g_root, front_name);
-    std::uint32_t devices = 0;
-    if (xenbus::directory(front_path.c_str(), g_list2, sizeof g_list2, &devices) != 0) continue;
-    const char* dev_name = g_list2;
-    for (std::uint32_t d = 0; d < devices; ++d, dev_name += length_of(dev_name) + 1) {
-      std::uint64_t devid = 0;
-      if (!parse_u64(dev_name, &devid) || devid > 0xffffffffu) continue;
-      Client* slot = detail::entry_for_new_device(
-          g_clients, front, devid, [](const Client& c) { return c.phase == Phase::free; });
-      if (slot == nullptr) continue;
-      const Text dir = path(front_path.c_str(), dev_name);
-      if (!dir.ok()) continue;
-      // The toolstack writes the device's state last: until then the
-      // directory is still being filled in.
-      if (xenbus::read_state(dir.c_str()) == XenbusState::unknown) continue;
-      *slot = Client{};
-      slot->front = static_cast<abi::domid_t>(front);
-      slot->devid = static_cast<std::uint32_t>(devid);
-      slot->seen = true;
-      copy_text(slot->dir, sizeof slot->dir, dir.c_str());
-      set_up(*slot);
-    }
-  }
+  detail::scan_backend_directory(
+      g_root, g_clients, g_list, sizeof g_list, g_list2, sizeof g_list2,
+      [](const Client& c) { return c.phase == Phase::free; }, [](Client& c) { set_up(c); });
   for (Client& c : g_clients) {
     if (c.phase != Phase::free && !c.seen) release(c, /*directory_gone=*/true);
   }

@@ -410,39 +410,10 @@ std::uint32_t serve_tx(ClientVif& v) {
 
 // Brings the vif table in line with backend/vif/<front>/<devid>.
 void rescan_vifs() {
-  for (ClientVif& v : g_vifs) v.seen = false;
-  std::uint32_t fronts = 0;
-  const int listed = xenbus::directory(g_vif_root, g_front_list, sizeof g_front_list, &fronts);
-  const char* front_name = g_front_list;
-  for (std::uint32_t f = 0; listed == 0 && f < fronts;
-       ++f, front_name += detail::length_of(front_name) + 1) {
-    std::uint64_t front = 0;
-    if (!detail::parse_u64(front_name, &front) || front > abi::kDomidMaxGuest) continue;
-    const Text front_path = node_path(g_vif_root, front_name);
-    std::uint32_t devices = 0;
-    if (xenbus::directory(front_path.c_str(), g_devid_list, sizeof g_devid_list, &devices) != 0) {
-      continue;
-    }
-    const char* dev_name = g_devid_list;
-    for (std::uint32_t d = 0; d < devices; ++d, dev_name += detail::length_of(dev_name) + 1) {
-      std::uint64_t devid = 0;
-      if (!detail::parse_u64(dev_name, &devid) || devid > 0xffffffffu) continue;
-      ClientVif* slot = detail::entry_for_new_device(
-          g_vifs, front, devid, [](const ClientVif& v) { return v.phase == VifPhase::free; });
-      if (slot == nullptr) continue;
-      const Text dir = node_path(front_path.c_str(), dev_name);
-      if (!dir.ok()) continue;
-      // The toolstack writes the state last: until then the directory is
-      // still being filled in.
-      if (xenbus::read_state(dir.c_str()) == XenbusState::unknown) continue;
-      *slot = ClientVif{};
-      slot->front = static_cast<abi::domid_t>(front);
-      slot->devid = static_cast<std::uint32_t>(devid);
-      slot->seen = true;
-      detail::copy_text(slot->dir, sizeof slot->dir, dir.c_str());
-      set_up_vif(*slot);
-    }
-  }
+  detail::scan_backend_directory(
+      g_vif_root, g_vifs, g_front_list, sizeof g_front_list, g_devid_list, sizeof g_devid_list,
+      [](const ClientVif& v) { return v.phase == VifPhase::free; },
+      [](ClientVif& v) { set_up_vif(v); });
   for (ClientVif& v : g_vifs) {
     if (v.phase != VifPhase::free && !v.seen) release_vif(v);
   }
