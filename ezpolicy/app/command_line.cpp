@@ -29,7 +29,9 @@ exit status: 0 success, 1 error, 2 usage
 
 ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   CommandLine command;
-  auto usage = [](std::string message) { return ParsedCommandLine{std::nullopt, std::move(message)}; };
+  auto usage = [](std::string message) {
+    return ParsedCommandLine{std::nullopt, std::move(message)};
+  };
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     auto value = [&](std::optional<std::string>& slot) -> bool {

@@ -22,9 +22,10 @@ struct PyValue {
   enum class Kind { string, list, dict };
   Kind kind = Kind::string;
   std::uint32_t line = 0;
-  std::string text;                                 // string
-  std::vector<PyValue> items;                       // list
-  std::vector<std::pair<PyValue, PyValue>> entries;  // dict
+  std::string text;            // string
+  std::vector<PyValue> items;  // list
+  std::vector<PyValue> keys;   // dict, with values[i] for keys[i]
+  std::vector<PyValue> values;
 };
 
 const char* kind_name(PyValue::Kind kind) {
@@ -122,10 +123,12 @@ class WldParser {
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
         advance();
       } else if (c == '#') {
-        while (!at_end() && peek() != '\n') advance();
+        while (!at_end() && peek() != '\n')
+          advance();
       } else if (c == '\\' && (peek(1) == '\n' || (peek(1) == '\r' && peek(2) == '\n'))) {
         advance();
-        while (peek() != '\n') advance();
+        while (peek() != '\n')
+          advance();
         advance();
       } else {
         return;
@@ -207,7 +210,8 @@ class WldParser {
       if (!take(':')) return fail("expected ':' after a dict key, found " + describe_here());
       auto value = parse_value(depth + 1);
       if (!value) return value;
-      dict.entries.emplace_back(std::move(*key), std::move(*value));
+      dict.keys.push_back(std::move(*key));
+      dict.values.push_back(std::move(*value));
       skip_blank();
       if (take('}')) return dict;
       if (!take(',')) return fail("expected ',' or '}' in a dict, found " + describe_here());
@@ -221,7 +225,8 @@ class WldParser {
     value.kind = PyValue::Kind::string;
     value.line = line_;
     const char quote = peek();
-    if (peek(1) == quote && peek(2) == quote) return fail("triple-quoted strings are not supported");
+    if (peek(1) == quote && peek(2) == quote)
+      return fail("triple-quoted strings are not supported");
     advance();
     for (;;) {
       if (at_end() || peek() == '\n') return fail_at(value.line, "unterminated string");
@@ -334,21 +339,24 @@ class DefinitionBuilder {
 
   acm::Result<WorkloadDefinition> build(const PyValue& top) {
     if (top.kind != PyValue::Kind::dict) {
-      return parser_.fail_at(top.line, std::string("'ezpolicy' must be a dict, not ") +
-                                           kind_name(top.kind));
+      return parser_.fail_at(top.line,
+                             std::string("'ezpolicy' must be a dict, not ") + kind_name(top.kind));
     }
     const PyValue* orgs = nullptr;
     const PyValue* cons = nullptr;
-    for (const auto& [key, value] : top.entries) {
+    for (std::size_t i = 0; i < top.keys.size(); ++i) {
+      const PyValue& key = top.keys[i];
+      const PyValue& value = top.values[i];
       if (key.kind != PyValue::Kind::string) {
         return parser_.fail_at(key.line, "dict keys must be 'orgs' or 'cons'");
       }
       const PyValue** slot = key.text == "orgs" ? &orgs : key.text == "cons" ? &cons : nullptr;
       if (slot == nullptr) {
-        return parser_.fail_at(key.line, "unknown key " + wld_quoted(key.text) +
-                                             " (expected 'orgs' and 'cons')");
+        return parser_.fail_at(
+            key.line, "unknown key " + wld_quoted(key.text) + " (expected 'orgs' and 'cons')");
       }
-      if (*slot != nullptr) return parser_.fail_at(key.line, "key " + wld_quoted(key.text) + " repeated");
+      if (*slot != nullptr)
+        return parser_.fail_at(key.line, "key " + wld_quoted(key.text) + " repeated");
       *slot = &value;
     }
     if (orgs == nullptr) return parser_.fail_at(top.line, "the definition has no 'orgs'");
@@ -366,8 +374,8 @@ class DefinitionBuilder {
  private:
   acm::Status expect(const PyValue& value, PyValue::Kind kind, const std::string& what) {
     if (value.kind == kind) return {};
-    return parser_.fail_at(value.line, what + " must be " + kind_name(kind) + ", not " +
-                                           kind_name(value.kind));
+    return parser_.fail_at(value.line,
+                           what + " must be " + kind_name(kind) + ", not " + kind_name(value.kind));
   }
 
   // Each entry: [name, [string, ...]].
@@ -399,7 +407,8 @@ class DefinitionBuilder {
       const PyValue& name = entry.items[0];
       if (auto ok = check_workload_name(name.text); !ok) return refuse(name.line, ok.error());
       if (!seen.insert(name.text).second) {
-        return parser_.fail_at(name.line, "organization " + wld_quoted(name.text) + " is defined twice");
+        return parser_.fail_at(name.line,
+                               "organization " + wld_quoted(name.text) + " is defined twice");
       }
       Organization org{name.text, {}};
       std::set<std::string> depts;
@@ -409,7 +418,8 @@ class DefinitionBuilder {
         }
         if (!depts.insert(dept.text).second) {
           return parser_.fail_at(dept.line, "organization " + wld_quoted(org.name) +
-                                                " has department " + wld_quoted(dept.text) + " twice");
+                                                " has department " + wld_quoted(dept.text) +
+                                                " twice");
         }
         org.departments.push_back(dept.text);
       }
@@ -437,11 +447,11 @@ class DefinitionBuilder {
         return parser_.fail_at(entry.line, "rule " + wld_quoted(rule.name) + " has no members");
       }
       if (auto ok = check_selection(definition_, rule.members); !ok) {
-        return parser_.fail_at(entry.line, "rule " + wld_quoted(rule.name) + ": " + ok.error().message);
+        return parser_.fail_at(entry.line,
+                               "rule " + wld_quoted(rule.name) + ": " + ok.error().message);
       }
       std::sort(rule.members.begin(), rule.members.end());
-      rule.members.erase(std::unique(rule.members.begin(), rule.members.end()),
-                         rule.members.end());
+      rule.members.erase(std::unique(rule.members.begin(), rule.members.end()), rule.members.end());
       definition_.rules.push_back(std::move(rule));
     }
     return {};
@@ -495,10 +505,10 @@ void append_name_list(std::string& out, const std::vector<std::string>& names) {
 
 acm::Result<WorkloadDefinition> parse_wld(std::string_view text, std::string_view file_name) {
   if (text.size() > kMaxWldBytes) {
-    return acm::make_error(Errc::limit_exceeded,
-                           "workload definition larger than " + std::to_string(kMaxWldBytes) +
-                               " bytes",
-                           acm::SourceLocation{std::string(file_name), 0, 0});
+    return acm::make_error(
+        Errc::limit_exceeded,
+        "workload definition larger than " + std::to_string(kMaxWldBytes) + " bytes",
+        acm::SourceLocation{std::string(file_name), 0, 0});
   }
   WldParser parser(text, file_name);
   auto top = parser.parse_assignment();

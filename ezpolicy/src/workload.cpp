@@ -16,7 +16,8 @@ std::vector<std::string> WorkloadDefinition::workload_types() const {
   std::vector<std::string> types;
   for (const Organization& org : organizations) {
     types.push_back(org.name);
-    for (const std::string& dept : org.departments) types.push_back(workload_type(org.name, dept));
+    for (const std::string& dept : org.departments)
+      types.push_back(workload_type(org.name, dept));
   }
   return types;
 }

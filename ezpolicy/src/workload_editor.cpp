@@ -179,7 +179,8 @@ acm::Status WorkloadEditor::rename_department(std::string_view organization,
   rewrite_rules(next, [&](const std::string& member) -> std::optional<std::string> {
     return member == old_type ? new_type : member;
   });
-  commit(std::move(next), "Rename department " + in_quotes(old_type) + " to " + in_quotes(new_type));
+  commit(std::move(next),
+         "Rename department " + in_quotes(old_type) + " to " + in_quotes(new_type));
   return {};
 }
 

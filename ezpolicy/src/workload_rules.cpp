@@ -75,9 +75,11 @@ acm::Status policy_core_accepts(std::string_view name, bool as_rule_name) {
   probe.chwall = std::move(chwall);
   probe.has_subject_labels = true;
   probe.bootstrap = item(kSystemManagement);
-  probe.vm_labels.push_back(acm::Label{std::string(kSystemManagement), std::nullopt,
+  probe.vm_labels.push_back(acm::Label{std::string(kSystemManagement),
+                                       std::nullopt,
                                        {item(kSystemManagement), item(type)},
-                                       {item(kSystemManagement)}, {}});
+                                       {item(kSystemManagement)},
+                                       {}});
   probe.vm_labels.push_back(acm::Label{type, std::nullopt, {item(type)}, {item(type)}, {}});
   probe.has_object_labels = true;
   probe.resource_labels.push_back(acm::Label{type, std::nullopt, {item(type)}, {}, {}});
@@ -118,19 +120,17 @@ acm::Status check_workload_name(std::string_view name) {
                       "workload name 'SystemManagement' is reserved for Domain-0's label");
   }
   if (!is_xml_text(name)) {
-    return make_error(Errc::invalid_argument,
-                      "workload name " + quote_name(name) +
-                          " is not UTF-8 text without control characters");
+    return make_error(Errc::invalid_argument, "workload name " + quote_name(name) +
+                                                  " is not UTF-8 text without control characters");
   }
   if (name.size() > acm::kMaxNameLength) {
     return make_error(Errc::invalid_argument, "workload name is longer than " +
-                                                  std::to_string(acm::kMaxNameLength) +
-                                                  " bytes");
+                                                  std::to_string(acm::kMaxNameLength) + " bytes");
   }
   if (auto accepted = policy_core_accepts(name, false); !accepted) {
-    return make_error(Errc::invalid_argument, "workload name " + quote_name(name) +
-                                                  " cannot be used in a policy: " +
-                                                  accepted.error().message);
+    return make_error(Errc::invalid_argument,
+                      "workload name " + quote_name(name) +
+                          " cannot be used in a policy: " + accepted.error().message);
   }
   return {};
 }
@@ -152,24 +152,25 @@ acm::Status check_workload_type_name(std::string_view type) {
 acm::Status check_rule_name(std::string_view name) {
   if (name.empty()) return {};
   if (!is_xml_text(name)) {
-    return make_error(Errc::invalid_argument,
-                      "rule name " + quote_name(name) + " is not UTF-8 text without control characters");
+    return make_error(Errc::invalid_argument, "rule name " + quote_name(name) +
+                                                  " is not UTF-8 text without control characters");
   }
   if (name.size() > acm::kMaxNameLength) {
-    return make_error(Errc::invalid_argument, "rule name is longer than " +
-                                                  std::to_string(acm::kMaxNameLength) + " bytes");
+    return make_error(Errc::invalid_argument,
+                      "rule name is longer than " + std::to_string(acm::kMaxNameLength) + " bytes");
   }
   // The policy holds conflict-set names as XML tokens (whitespace
   // collapsed): a name must already be one to come back unchanged.
   if (name.front() == ' ' || name.back() == ' ' || name.find("  ") != std::string_view::npos) {
-    return make_error(Errc::invalid_argument,
-                      "rule name " + quote_name(name) +
-                          " has leading, trailing or repeated spaces, which a policy does not keep");
+    return make_error(
+        Errc::invalid_argument,
+        "rule name " + quote_name(name) +
+            " has leading, trailing or repeated spaces, which a policy does not keep");
   }
   if (auto accepted = policy_core_accepts(name, true); !accepted) {
-    return make_error(Errc::invalid_argument, "rule name " + quote_name(name) +
-                                                  " cannot be used in a policy: " +
-                                                  accepted.error().message);
+    return make_error(Errc::invalid_argument,
+                      "rule name " + quote_name(name) +
+                          " cannot be used in a policy: " + accepted.error().message);
   }
   return {};
 }
@@ -205,8 +206,8 @@ acm::Status check_definition(const WorkloadDefinition& definition) {
   for (const Organization& org : definition.organizations) {
     if (auto ok = check_workload_name(org.name); !ok) return ok;
     if (!organizations.insert(org.name).second) {
-      return make_error(Errc::invalid_argument, "organization " + quote_name(org.name) +
-                                                    " is defined twice");
+      return make_error(Errc::invalid_argument,
+                        "organization " + quote_name(org.name) + " is defined twice");
     }
     std::set<std::string_view> departments;
     for (const std::string& dept : org.departments) {

@@ -35,8 +35,8 @@
 namespace shype::ezpolicy {
 
 struct Translation {
-  acm::PolicyModel model;  // what was written (no source locations)
-  std::string xml;         // the policy text, validated and compiled once
+  acm::PolicyModel model;     // what was written (no source locations)
+  std::string xml;            // the policy text, validated and compiled once
   acm::Diagnostics warnings;  // rules left out, and the policy core's warnings
 };
 

@@ -51,8 +51,7 @@ class WorkloadEditor {
                                                 std::string_view new_name);
   // Renames a department; every rule's "Org.Dept" follows.
   [[nodiscard]] acm::Status rename_department(std::string_view organization,
-                                              std::string_view old_name,
-                                              std::string_view new_name);
+                                              std::string_view old_name, std::string_view new_name);
   // Deletes an organization with its departments; "Org" and every
   // "Org.Dept" leave all rules, and rules left empty are deleted.
   // __UNLABELED__ is an ordinary organization and may be deleted.

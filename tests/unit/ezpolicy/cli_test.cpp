@@ -23,7 +23,8 @@ ProcessResult ezpolicy(std::vector<std::string> args, const std::string& root = 
   return run_process(argv);
 }
 
-std::string write_wld(const ScratchDir& dir, const std::string& text, const char* name = "mytest.wld") {
+std::string write_wld(const ScratchDir& dir, const std::string& text,
+                      const char* name = "mytest.wld") {
   const auto path = dir.path() / name;
   EXPECT_TRUE(acm::write_file_atomic(path, text));
   return path.string();
@@ -33,8 +34,8 @@ TEST(XensecEzpolicyCli, TranslatesFigure10_2) {
   ScratchDir dir;
   const std::string wld = write_wld(dir, kFigure10_2Wld);
   const std::string out = (dir.path() / "out.xml").string();
-  const ProcessResult r = ezpolicy({"--translate", wld, "--policy", "mytest", "-o", out, "--date",
-                                    "Mon Nov 19 22:51:56 2007"});
+  const ProcessResult r = ezpolicy(
+      {"--translate", wld, "--policy", "mytest", "-o", out, "--date", "Mon Nov 19 22:51:56 2007"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "wrote policy 'mytest' (6 workload types, 2 run-time exclusion rules) to " +
                        out + "\n");
@@ -63,8 +64,8 @@ TEST(XensecEzpolicyCli, WarnsAboutShortRules) {
   ScratchDir dir;
   const std::string wld =
       write_wld(dir, "ezpolicy = {'orgs': [['A', []], ['B', []]], 'cons': [['lonely', ['A']]]}");
-  const ProcessResult r = ezpolicy(
-      {"--translate", wld, "--policy", "p", "-o", (dir.path() / "p.xml").string()});
+  const ProcessResult r =
+      ezpolicy({"--translate", wld, "--policy", "p", "-o", (dir.path() / "p.xml").string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err,
             "xensec_ezpolicy: warning: Ignoring Run-time exclusion set 'lonely' (less than 2 "
@@ -89,8 +90,8 @@ TEST(XensecEzpolicyCli, Errors) {
       ezpolicy({"--translate", (dir.path() / "nope.wld").string(), "--policy", "p", "-o", "x"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("nope.wld"), std::string::npos) << missing.err;
-  const ProcessResult bad_name = ezpolicy(
-      {"--translate", wld, "--policy", "../evil", "-o", (dir.path() / "x.xml").string()});
+  const ProcessResult bad_name =
+      ezpolicy({"--translate", wld, "--policy", "../evil", "-o", (dir.path() / "x.xml").string()});
   EXPECT_EQ(bad_name.exit_code, 1);
   EXPECT_NE(bad_name.err.find("policy name '../evil' is not a dotted name"), std::string::npos)
       << bad_name.err;

@@ -26,7 +26,8 @@ constexpr const char* kManualDate = "Mon Nov 19 22:51:56 2007";
 
 Names names_of(const std::vector<acm::NamedItem>& items) {
   Names out;
-  for (const auto& item : items) out.push_back(item.name);
+  for (const auto& item : items)
+    out.push_back(item.name);
   return out;
 }
 
@@ -51,8 +52,9 @@ TEST(Translator, Figure10_2GivesTheManualsPolicy) {
 
 TEST(Translator, TypesLabelsAndConflictSetsSpelledOut) {
   const acm::PolicyModel m = translate_ok(figure_10_2()).model;
-  const Names all{"SystemManagement", "__UNLABELED__", "A-Bank", "A-Bank.SecurityUnderwriting",
-                  "A-Bank.MarketAnalysis", "B-Bank", "AutoCorp"};
+  const Names all{
+      "SystemManagement",      "__UNLABELED__", "A-Bank",  "A-Bank.SecurityUnderwriting",
+      "A-Bank.MarketAnalysis", "B-Bank",        "AutoCorp"};
   EXPECT_EQ(m.header.name, "mytest");
   EXPECT_EQ(m.header.version.to_string(), "1.0");
   EXPECT_EQ(*m.header.date, kManualDate);
@@ -62,7 +64,8 @@ TEST(Translator, TypesLabelsAndConflictSetsSpelledOut) {
   EXPECT_EQ(names_of(m.chwall->types), all);
   ASSERT_EQ(m.chwall->conflict_sets.size(), 2u);
   EXPECT_EQ(m.chwall->conflict_sets[0].name, "RER");
-  EXPECT_EQ(names_of(m.chwall->conflict_sets[0].types), (Names{"A-Bank", "B-Bank", "__UNLABELED__"}));
+  EXPECT_EQ(names_of(m.chwall->conflict_sets[0].types),
+            (Names{"A-Bank", "B-Bank", "__UNLABELED__"}));
   EXPECT_EQ(m.bootstrap.name, "SystemManagement");
   ASSERT_EQ(m.vm_labels.size(), 7u);
   EXPECT_EQ(names_of(m.vm_labels[0].ste_types), all);
@@ -126,7 +129,8 @@ TEST(Translator, ShortRulesLeftOutWithAWarningAndNamedRules) {
   ASSERT_EQ(t.model.chwall->conflict_sets.size(), 3u);
   EXPECT_EQ(t.model.chwall->conflict_sets[2].name, "Car makers");
   ASSERT_EQ(t.warnings.size(), 1u);
-  EXPECT_EQ(t.warnings.items()[0].message, "Ignoring Run-time exclusion set 'Solo' (less than 2 types)");
+  EXPECT_EQ(t.warnings.items()[0].message,
+            "Ignoring Run-time exclusion set 'Solo' (less than 2 types)");
 }
 
 // Only one-member rules: no empty <ConflictSets> (schema-invalid) is written.
@@ -181,12 +185,14 @@ TEST(Translator, SaveAsPolicyUnderTheRoot) {
   auto path = save_as_policy(figure_10_2(), "example.bank.mytest", root.path(), warnings,
                              std::string(kManualDate));
   ASSERT_TRUE(path) << path.error().to_string();
-  EXPECT_EQ(*path, root.path() / "etc/xen/acm-security/policies/example/bank/"
-                                 "mytest-security_policy.xml");
+  EXPECT_EQ(*path, root.path() /
+                       "etc/xen/acm-security/policies/example/bank/"
+                       "mytest-security_policy.xml");
   auto loaded = acm::xml::load_policy_file(*path);
   ASSERT_TRUE(loaded) << loaded.error().to_string();
   EXPECT_EQ(loaded->model.header.name, "example.bank.mytest");
-  EXPECT_EQ(policy_path("/", "mytest"), "/etc/xen/acm-security/policies/mytest-security_policy.xml");
+  EXPECT_EQ(policy_path("/", "mytest"),
+            "/etc/xen/acm-security/policies/mytest-security_policy.xml");
 }
 
 TEST(Translator, RootFromEnvironment) {

@@ -59,7 +59,7 @@ TEST(WldFile, ReadsPythonVariants) {
   ASSERT_TRUE(parsed) << parsed.error().to_string();
   ASSERT_EQ(parsed->organizations.size(), 4u);
   EXPECT_EQ(parsed->organizations[1].departments[0], "Caf\xc3\xa9");  // code point U+00E9
-  EXPECT_EQ(parsed->organizations[3].name, "Z\xc3\xbcrich");           // bytes of a str
+  EXPECT_EQ(parsed->organizations[3].name, "Z\xc3\xbcrich");          // bytes of a str
   ASSERT_EQ(parsed->rules.size(), 1u);
   EXPECT_EQ(parsed->rules[0].members,
             (std::vector<std::string>{"A-Bank", "B-Bank", "__UNLABELED__"}));
@@ -153,7 +153,8 @@ TEST(WldFile, FailedSaveKeepsTheOldFileAndLeavesNoTemporary) {
   EXPECT_EQ(failed.error().code, acm::Errc::io_error);
   EXPECT_EQ(*acm::read_text_file(path), kFigure10_2Wld);
   std::size_t entries = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path()))
+    ++entries;
   EXPECT_EQ(entries, 2u);  // keep.wld and blocked.wld: no temporary file left behind
 }
 
@@ -164,7 +165,8 @@ TEST(WldFile, SaveIsAtomicUnderSigkill) {
   const auto path = dir.path() / "crash.wld";
   const WorkloadDefinition first = figure_10_2();
   WorkloadDefinition second = first;
-  for (int i = 0; i < 200; ++i) second.organizations.push_back({"Org" + std::to_string(i), {"D"}});
+  for (int i = 0; i < 200; ++i)
+    second.organizations.push_back({"Org" + std::to_string(i), {"D"}});
   ASSERT_TRUE(save_wld_file(path, first));
   for (int round = 0; round < 8; ++round) {
     const pid_t child = ::fork();
