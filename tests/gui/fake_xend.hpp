@@ -2,9 +2,6 @@
 // connection with a handler, on its own thread, bounded in time.
 #pragma once
 
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -13,6 +10,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "rpc/json_rpc.hpp"
 
@@ -20,8 +19,8 @@ namespace shype::ezpolicy::testing {
 
 class FakeXend {
  public:
-  using Handler = std::function<rpc::Result<rpc::Json>(const std::string& method,
-                                                       const rpc::Json& params)>;
+  using Handler =
+      std::function<rpc::Result<rpc::Json>(const std::string& method, const rpc::Json& params)>;
 
   FakeXend(const std::filesystem::path& root, Handler handler) : handler_(std::move(handler)) {
     std::filesystem::create_directories(root / "run/xend");
@@ -61,9 +60,9 @@ class FakeXend {
       for (const std::string& line : lines) {
         const rpc::Json request = rpc::Json::parse(line);
         requests_.push_back(request);
-        connection.send(rpc::make_response(
-            request["id"], handler_(request.value("method", std::string()),
-                                    request.value("params", rpc::Json::object()))));
+        connection.send(rpc::make_response(request["id"],
+                                           handler_(request.value("method", std::string()),
+                                                    request.value("params", rpc::Json::object()))));
       }
       while (connection.wants_write() && connection.flush()) {
       }

@@ -1,8 +1,8 @@
 // The window's views without a window: Problems, the XML preview, Explain
 // (decided by the policy core) and Deploy (against a stand-in for xend).
-#include <gtest/gtest.h>
-
 #include <algorithm>
+
+#include <gtest/gtest.h>
 
 #include "ezpolicy/gui/deploy.hpp"
 #include "ezpolicy/gui/workload_views.hpp"
@@ -45,7 +45,8 @@ TEST(Problems, AnInvalidPolicyNameIsAnError) {
 TEST(Problems, NoUnlabeledOrganizationIsANote) {
   WorkloadDefinition d = figure_10_2();
   d.organizations.erase(d.organizations.begin());
-  for (auto& rule : d.rules) std::erase(rule.members, "__UNLABELED__");
+  for (auto& rule : d.rules)
+    std::erase(rule.members, "__UNLABELED__");
   EXPECT_TRUE(has_problem(find_problems(d, "mytest"), ProblemSeverity::note,
                           "no organization __UNLABELED__"));
 }
@@ -111,14 +112,19 @@ TEST(Explain, UnknownLabelsAreRefused) {
 
 TEST(Deploy, SendsThePolicyAsXmSetpolicyDoesAndShowsTheAnswer) {
   testing::ScratchDir root;
-  testing::FakeXend xend(root.path(), [](const std::string& method, const rpc::Json& params)
-                                          -> rpc::Result<rpc::Json> {
-    if (method != "policy.set") return rpc::fail("unexpected " + method);
-    return rpc::Json{{"policy",
-                      {{"name", "mytest"}, {"version", "1.0"}, {"loaded", true}, {"boot", true},
-                       {"subsystems", {"ACM"}}, {"type", params.value("type", "")}}},
-                     {"warnings", {"boot policy not changed"}}};
-  });
+  testing::FakeXend xend(
+      root.path(),
+      [](const std::string& method, const rpc::Json& params) -> rpc::Result<rpc::Json> {
+        if (method != "policy.set") return rpc::fail("unexpected " + method);
+        return rpc::Json{{"policy",
+                          {{"name", "mytest"},
+                           {"version", "1.0"},
+                           {"loaded", true},
+                           {"boot", true},
+                           {"subsystems", {"ACM"}},
+                           {"type", params.value("type", "")}}},
+                         {"warnings", {"boot policy not changed"}}};
+      });
   const DeployOutcome outcome = deploy_policy(
       {root.path(), "<xml/>", "/etc/xen/acm-security/policies/mytest-security_policy.xml",
        std::chrono::seconds(10)});
@@ -137,9 +143,9 @@ TEST(Deploy, SendsThePolicyAsXmSetpolicyDoesAndShowsTheAnswer) {
 TEST(Deploy, ShowsXendsRefusalWithItsReasons) {
   testing::ScratchDir root;
   testing::FakeXend xend(root.path(), [](const std::string&, const rpc::Json&) {
-    return rpc::Result<rpc::Json>(rpc::fail(
-        "Policy update would leave running domains unlabeled",
-        rpc::Json{{"details", {"domain1: label A-Bank is gone"}}}));
+    return rpc::Result<rpc::Json>(
+        rpc::fail("Policy update would leave running domains unlabeled",
+                  rpc::Json{{"details", {"domain1: label A-Bank is gone"}}}));
   });
   const DeployOutcome outcome =
       deploy_policy({root.path(), "<xml/>", "f.xml", std::chrono::seconds(10)});

@@ -1,11 +1,10 @@
 #include "window_driver.hpp"
 
-#include <X11/Xlib.h>
-#include <X11/Xutil.h>
-
 #include <set>
 #include <thread>
 
+#include <X11/Xlib.h>
+#include <X11/Xutil.h>
 #include <wx/accel.h>
 #include <wx/menuitem.h>
 
@@ -112,7 +111,9 @@ void menu_command(wxFrame* frame, int id) {
   pump();
 }
 
-bool menu_enabled(wxFrame* frame, int id) { return frame->GetMenuBar()->IsEnabled(id); }
+bool menu_enabled(wxFrame* frame, int id) {
+  return frame->GetMenuBar()->IsEnabled(id);
+}
 
 wxImage capture(wxWindow* window) {
   const wxRect rect = window->GetScreenRect();

@@ -1,12 +1,11 @@
 // The real window, driven through its buttons, menus and shortcuts, with
 // dialogs answered by a ScriptedPrompter (run under Xvfb by xvfb_main.cpp).
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
+#include <gtest/gtest.h>
 #include <wx/accel.h>
 #include <wx/choice.h>
 #include <wx/listbox.h>
@@ -26,12 +25,12 @@
 namespace shype::ezpolicy::gui {
 namespace {
 
-using testing::ScriptedPrompter;
 using testing::click;
 using testing::menu_command;
 using testing::menu_enabled;
 using testing::press_shortcut;
 using testing::pump;
+using testing::ScriptedPrompter;
 
 std::string read(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -90,7 +89,8 @@ class Window : public ::testing::Test {
   std::vector<std::string> members_shown(std::size_t rule) const {
     std::vector<std::string> out;
     wxListBox* list = frame_->rule_boxes().at(rule).members;
-    for (unsigned i = 0; i < list->GetCount(); ++i) out.push_back(list->GetString(i).ToStdString());
+    for (unsigned i = 0; i < list->GetCount(); ++i)
+      out.push_back(list->GetString(i).ToStdString());
     return out;
   }
 
@@ -104,7 +104,8 @@ TEST_F(Window, StartsWithUnlabeledOnlyAndNothingToEdit) {
   EXPECT_EQ(frame_->editor().definition(), WorkloadDefinition::initial());
   EXPECT_TRUE(frame_->find_item("__UNLABELED__").IsOk());
   EXPECT_TRUE(frame_->rule_boxes().empty());
-  for (int id : {kIdRename, kIdAdd, kIdDelete, kIdUndo, kIdRedo}) EXPECT_FALSE(menu_enabled(frame_, id)) << id;
+  for (int id : {kIdRename, kIdAdd, kIdDelete, kIdUndo, kIdRedo})
+    EXPECT_FALSE(menu_enabled(frame_, id)) << id;
   EXPECT_TRUE(menu_enabled(frame_, kIdSave));
   EXPECT_TRUE(frame_->new_org_button()->IsEnabled());
 }
@@ -114,13 +115,13 @@ TEST_F(Window, MenusCarryTheOriginalShortcuts) {
     int key;
     int flags;
     int id;
-  } shortcuts[] = {{'O', wxACCEL_CTRL, kIdOpen},       {'S', wxACCEL_CTRL, kIdSave},
-                   {'S', wxACCEL_ALT, kIdSaveAs},      {'T', wxACCEL_ALT, kIdSavePolicy},
-                   {'N', wxACCEL_CTRL, kIdNew},        {'X', wxACCEL_CTRL, kIdExit},
-                   {'R', wxACCEL_CTRL, kIdRename},     {'A', wxACCEL_CTRL, kIdAdd},
-                   {'D', wxACCEL_CTRL, kIdDelete},     {'C', wxACCEL_CTRL, kIdCollapseAll},
-                   {'E', wxACCEL_CTRL, kIdExpandAll},  {'H', wxACCEL_CTRL, kIdHelp},
-                   {'Z', wxACCEL_CTRL, kIdUndo},       {'Y', wxACCEL_CTRL, kIdRedo}};
+  } shortcuts[] = {{'O', wxACCEL_CTRL, kIdOpen},      {'S', wxACCEL_CTRL, kIdSave},
+                   {'S', wxACCEL_ALT, kIdSaveAs},     {'T', wxACCEL_ALT, kIdSavePolicy},
+                   {'N', wxACCEL_CTRL, kIdNew},       {'X', wxACCEL_CTRL, kIdExit},
+                   {'R', wxACCEL_CTRL, kIdRename},    {'A', wxACCEL_CTRL, kIdAdd},
+                   {'D', wxACCEL_CTRL, kIdDelete},    {'C', wxACCEL_CTRL, kIdCollapseAll},
+                   {'E', wxACCEL_CTRL, kIdExpandAll}, {'H', wxACCEL_CTRL, kIdHelp},
+                   {'Z', wxACCEL_CTRL, kIdUndo},      {'Y', wxACCEL_CTRL, kIdRedo}};
   for (const auto& s : shortcuts) {
     wxMenuItem* item = testing::item_with_shortcut(frame_, s.key, s.flags);
     ASSERT_NE(item, nullptr) << static_cast<char>(s.key);
@@ -134,9 +135,9 @@ TEST_F(Window, BuildsFigure10_2WithButtonsAndShortcuts) {
   EXPECT_EQ(frame_->editor().definition(), testing::figure_10_2());
   ASSERT_EQ(frame_->rule_boxes().size(), 2u);
   EXPECT_EQ(members_shown(0), (std::vector<std::string>{"A-Bank", "B-Bank", "__UNLABELED__"}));
-  EXPECT_EQ(members_shown(1), (std::vector<std::string>{"A-Bank.MarketAnalysis",
-                                                        "A-Bank.SecurityUnderwriting",
-                                                        "__UNLABELED__"}));
+  EXPECT_EQ(members_shown(1),
+            (std::vector<std::string>{"A-Bank.MarketAnalysis", "A-Bank.SecurityUnderwriting",
+                                      "__UNLABELED__"}));
   EXPECT_TRUE(frame_->tree()->IsExpanded(frame_->find_item("A-Bank")));
   EXPECT_NE(frame_->GetTitle().Find("[modified]"), wxNOT_FOUND);
   EXPECT_EQ(frame_->problems()->GetItemCount(), 0);
@@ -239,7 +240,8 @@ TEST_F(Window, RuleButtonsAddDeleteRenameAndAsk) {
   frame_->select_types({"AutoCorp", "B-Bank"});
   prompter_.answer(Answer::no);
   click(frame_->rule_boxes()[0].add);
-  EXPECT_NE(prompter_.questions.back().find("Selected item [B-Bank] is already"), std::string::npos);
+  EXPECT_NE(prompter_.questions.back().find("Selected item [B-Bank] is already"),
+            std::string::npos);
   EXPECT_EQ(members_shown(0).size(), 3u);
   prompter_.answer(Answer::yes);
   click(frame_->rule_boxes()[0].add);
@@ -353,7 +355,8 @@ TEST_F(Window, SavingToAnUnwritablePlaceSaysWhereAndWhy) {
   prompter_.answer_file((root_.path() / "no/such/dir/x.wld").string());
   press_shortcut(frame_, 'S', wxACCEL_CTRL);  // no file yet: asks where
   ASSERT_EQ(prompter_.errors.size(), 1u);
-  EXPECT_NE(prompter_.errors[0].find("no/such/dir/x.wld"), std::string::npos) << prompter_.errors[0];
+  EXPECT_NE(prompter_.errors[0].find("no/such/dir/x.wld"), std::string::npos)
+      << prompter_.errors[0];
   EXPECT_TRUE(frame_->current_file().empty());
 }
 
@@ -388,8 +391,8 @@ TEST_F(Window, ARealKeyPressReachesTheMenu) {
   // focused window starts a new definition.
   frame_->Raise();
   frame_->tree()->SetFocus();
-  ASSERT_TRUE(testing::pump_until([&] { return frame_->tree()->HasFocus(); },
-                                  std::chrono::seconds(5)));
+  ASSERT_TRUE(
+      testing::pump_until([&] { return frame_->tree()->HasFocus(); }, std::chrono::seconds(5)));
   wxUIActionSimulator sim;
   sim.MouseMove(frame_->tree()->GetScreenRect().GetPosition() + wxPoint(20, 60));
   pump(std::chrono::milliseconds(50));

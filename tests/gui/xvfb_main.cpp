@@ -3,20 +3,19 @@
 // the tests and stops the server by its pid, also when a test fails. Every
 // wait is bounded, and an alarm ends a run that hangs anyway (the server
 // dies with this process: PR_SET_PDEATHSIG).
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <wx/app.h>
 #include <wx/cshelp.h>
 #include <wx/image.h>
@@ -51,8 +50,8 @@ XServer start_xvfb() {
       ::dup2(null, 1);
       ::dup2(null, 2);
     }
-    ::execlp("Xvfb", "Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0",
-             "1280x1024x24", "-noreset", static_cast<char*>(nullptr));
+    ::execlp("Xvfb", "Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "1280x1024x24",
+             "-noreset", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(fds[1]);
@@ -95,9 +94,8 @@ void stop(const XServer& server) {
 // test failure instead.
 void assert_handler(const wxString& file, int line, const wxString& func, const wxString& cond,
                     const wxString& msg) {
-  ADD_FAILURE_AT(file.utf8_str(), line)
-      << "wxWidgets assertion " << cond.utf8_str() << " in " << func.utf8_str() << ": "
-      << msg.utf8_str();
+  ADD_FAILURE_AT(file.utf8_str(), line) << "wxWidgets assertion " << cond.utf8_str() << " in "
+                                        << func.utf8_str() << ": " << msg.utf8_str();
 }
 
 }  // namespace
@@ -114,7 +112,7 @@ int main(int argc, char** argv) {
   }
   ::setenv("DISPLAY", server.display.c_str(), 1);
   ::setenv("GDK_BACKEND", "x11", 1);
-  ::setenv("NO_AT_BRIDGE", "1", 1);           // no accessibility bus
+  ::setenv("NO_AT_BRIDGE", "1", 1);            // no accessibility bus
   ::setenv("GSETTINGS_BACKEND", "memory", 1);  // no dconf
   ::unsetenv("SHYPE_ROOT");
 

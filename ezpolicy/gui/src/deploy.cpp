@@ -20,8 +20,8 @@ DeployOutcome deploy_policy(const DeployRequest& request) {
       outcome.message = client.error().message;
       return outcome;
     }
-    auto result = client->call(
-        "policy.set", {{"type", "ACM"}, {"xml", request.xml}, {"file", request.file}});
+    auto result =
+        client->call("policy.set", {{"type", "ACM"}, {"xml", request.xml}, {"file", request.file}});
     if (!result) {
       // The same text `xm setpolicy` prints.
       const std::string& text = result.error().message;

@@ -26,7 +26,8 @@ const char* const kDelButton =
 const char* const kRuleMembers =
     "The workload types of this rule. Select members here before pressing <-- Del. <Ctrl>-h for "
     "help";
-const char* const kRuleMenuButton = "Rename or delete this run-time exclusion rule. <Ctrl>-h for help";
+const char* const kRuleMenuButton =
+    "Rename or delete this run-time exclusion rule. <Ctrl>-h for help";
 const char* const kAbout =
     "ezPolicy (shype): defines workloads and run-time exclusion rules and translates them into a "
     "Xen ACM security policy (Simple Type Enforcement and Chinese Wall).";

@@ -38,13 +38,14 @@ constexpr const char* kInitialTitle = "EZ Workload Protection Policy Tool";
 constexpr const char* kNamingCaption = "Naming a Workload";
 constexpr const char* kNamingMessage = "Please enter org/dept name:";
 constexpr const char* kCreateRuleCaption = "Creating A New Run-time Exclusion Rule";
-constexpr const char* kAddToRuleCaption = "Adding Orgs/Depts workloads to a Run-time Exclusion Rule";
-constexpr const char* kDelFromRuleCaption = "Deleting Orgs/Depts workloads from a Run-time Exclusion Rule";
+constexpr const char* kAddToRuleCaption =
+    "Adding Orgs/Depts workloads to a Run-time Exclusion Rule";
+constexpr const char* kDelFromRuleCaption =
+    "Deleting Orgs/Depts workloads from a Run-time Exclusion Rule";
 constexpr const char* kRenameRuleCaption = "Renaming A Run-time Exclusion Rule";
 constexpr const char* kTranslateCaption = "Translate: Creating The Xen/ACM Policy";
 constexpr const char* kDeployCaption = "Deploy: Setting The Policy In xend";
 constexpr const char* kWldWildcard = "Workload definitions (*.wld)|*.wld|All files|*";
-
 
 // What a tree item stands for: an organization (department empty) or a
 // department of one.
@@ -94,8 +95,9 @@ MainFrame::MainFrame(Prompter& prompter, std::filesystem::path root)
   Bind(wxEVT_BUTTON, &MainFrame::on_command, this, kIdCreateRule);
   Bind(wxEVT_CLOSE_WINDOW, &MainFrame::on_close, this);
   refresh();
-  SetStatusText("Step 1: define organizations and departments; step 2: run-time exclusion "
-                "rules; step 3: File > Save as Xen ACM Security Policy");
+  SetStatusText(
+      "Step 1: define organizations and departments; step 2: run-time exclusion "
+      "rules; step 3: File > Save as Xen ACM Security Policy");
 }
 
 MainFrame::~MainFrame() = default;
@@ -145,10 +147,10 @@ void MainFrame::build_layout() {
   // Sized from the start: a splitter of default size would give its panes
   // negative sizes until the frame is laid out.
   const wxSize size = GetClientSize();
-  auto* outer = new wxSplitterWindow(this, wxID_ANY, wxDefaultPosition, size,
+  auto* outer =
+      new wxSplitterWindow(this, wxID_ANY, wxDefaultPosition, size, wxSP_3D | wxSP_LIVE_UPDATE);
+  auto* inner = new wxSplitterWindow(outer, wxID_ANY, wxDefaultPosition, wxSize(size.x, 430),
                                      wxSP_3D | wxSP_LIVE_UPDATE);
-  auto* inner = new wxSplitterWindow(outer, wxID_ANY, wxDefaultPosition,
-                                     wxSize(size.x, 430), wxSP_3D | wxSP_LIVE_UPDATE);
   wxPanel* left = build_tree_panel(inner);
   wxPanel* right = build_rules_panel(inner);
   inner->SplitVertically(left, right, 420);
@@ -169,8 +171,8 @@ wxPanel* MainFrame::build_tree_panel(wxWindow* parent) {
   new_org_->SetHelpText(help::kNewOrgButton);
 
   tree_ = new wxTreeCtrl(panel, wxID_ANY, wxDefaultPosition, wxDefaultSize,
-                         wxTR_HAS_BUTTONS | wxTR_HIDE_ROOT | wxTR_MULTIPLE |
-                             wxTR_LINES_AT_ROOT | wxTR_FULL_ROW_HIGHLIGHT);
+                         wxTR_HAS_BUTTONS | wxTR_HIDE_ROOT | wxTR_MULTIPLE | wxTR_LINES_AT_ROOT |
+                             wxTR_FULL_ROW_HIGHLIGHT);
   tree_->SetHelpText(help::kTree);
   tree_root_ = tree_->AddRoot("Organization / Department");
   tree_->Bind(wxEVT_TREE_SEL_CHANGED, [this](wxTreeEvent& e) {
@@ -187,7 +189,8 @@ wxPanel* MainFrame::build_tree_panel(wxWindow* parent) {
       collapsed_.erase(data->organization());
   });
 
-  create_rule_ = new wxButton(panel, kIdCreateRule, "Create run-time exclusion rule from selection -->");
+  create_rule_ =
+      new wxButton(panel, kIdCreateRule, "Create run-time exclusion rule from selection -->");
   create_rule_->SetToolTip("Create New Exclusion rule From Above Workload Selection");
   create_rule_->SetHelpText(help::kCreateRuleButton);
 
@@ -242,8 +245,8 @@ wxNotebook* MainFrame::build_views(wxWindow* parent) {
   policy_name_->Bind(wxEVT_TEXT, [this](wxCommandEvent&) {
     if (!refreshing_) refresh_views();
   });
-  preview_ = new wxTextCtrl(preview_page, wxID_ANY, wxEmptyString, wxDefaultPosition,
-                            wxDefaultSize, wxTE_MULTILINE | wxTE_READONLY | wxHSCROLL);
+  preview_ = new wxTextCtrl(preview_page, wxID_ANY, wxEmptyString, wxDefaultPosition, wxDefaultSize,
+                            wxTE_MULTILINE | wxTE_READONLY | wxHSCROLL);
   preview_->SetFont(wxFont(wxFontInfo(9).Family(wxFONTFAMILY_TELETYPE)));
   auto* name_row = new wxBoxSizer(wxHORIZONTAL);
   name_row->Add(new wxStaticText(preview_page, wxID_ANY, "Policy name:"), 0,
@@ -329,9 +332,10 @@ void MainFrame::refresh_rules() {
     box.remove = new wxButton(in, wxID_ANY, "<-- Del");
     box.remove->SetToolTip("Delete Workload Selection From Run-time Exclusion Rule");
     box.remove->SetHelpText(help::kDelButton);
-    box.members = new wxListBox(in, wxID_ANY, wxDefaultPosition, wxSize(-1, 90), 0, nullptr,
-                                wxLB_EXTENDED);
-    for (const std::string& member : rule.members) box.members->Append(to_wx(member));
+    box.members =
+        new wxListBox(in, wxID_ANY, wxDefaultPosition, wxSize(-1, 90), 0, nullptr, wxLB_EXTENDED);
+    for (const std::string& member : rule.members)
+      box.members->Append(to_wx(member));
     box.members->SetHelpText(help::kRuleMembers);
     box.menu = new wxButton(in, wxID_ANY, "...", wxDefaultPosition, wxDefaultSize, wxBU_EXACTFIT);
     box.menu->SetBitmap(wxArtProvider::GetBitmap(wxART_EDIT, wxART_BUTTON));
@@ -342,7 +346,8 @@ void MainFrame::refresh_rules() {
     box.remove->Bind(wxEVT_BUTTON, [this, index](wxCommandEvent&) { remove_from_rule(index); });
     box.menu->Bind(wxEVT_BUTTON, [this, index](wxCommandEvent&) {
       std::unique_ptr<wxMenu> menu = make_rule_menu();
-      menu->Bind(wxEVT_MENU, [this, index](wxCommandEvent& e) { run_rule_command(index, e.GetId()); });
+      menu->Bind(wxEVT_MENU,
+                 [this, index](wxCommandEvent& e) { run_rule_command(index, e.GetId()); });
       rule_boxes_[index].menu->PopupMenu(menu.get());
     });
 
@@ -369,17 +374,18 @@ void MainFrame::refresh_views() {
 
   problems_->DeleteAllItems();
   for (const Problem& problem : find_problems(definition, name)) {
-    const long row = problems_->InsertItem(problems_->GetItemCount(),
-                                           severity_name(problem.severity));
+    const long row =
+        problems_->InsertItem(problems_->GetItemCount(), severity_name(problem.severity));
     problems_->SetItem(row, 1, to_wx(problem.message));
     if (problem.severity == ProblemSeverity::error) problems_->SetItemTextColour(row, *wxRED);
   }
   views_->SetPageText(0, wxString::Format("Problems (%d)", problems_->GetItemCount()));
 
   auto xml = preview_policy_xml(definition, name, asctime_now());
-  preview_->ChangeValue(xml ? to_wx(*xml)
-                            : to_wx("Save as Xen ACM Security Policy would refuse this definition:\n" +
-                                 xml.error().to_string()));
+  preview_->ChangeValue(
+      xml ? to_wx(*xml)
+          : to_wx("Save as Xen ACM Security Policy would refuse this definition:\n" +
+                  xml.error().to_string()));
 
   // Keep the chosen labels when they still exist.
   const std::string first = to_utf8(explain_first_->GetStringSelection());
@@ -540,8 +546,8 @@ void MainFrame::run_rule_command(std::size_t rule, int id) {
   if (rule >= editor_.definition().rules.size()) return;
   if (id == kIdRuleRename) {
     const std::string current = editor_.definition().rules[rule].name;
-    auto name = prompter_.ask_text(kRenameRuleCaption, "Please enter a new name for the Conflict Set:",
-                                   current);
+    auto name = prompter_.ask_text(kRenameRuleCaption,
+                                   "Please enter a new name for the Conflict Set:", current);
     if (!name) return;
     if (report(editor_.rename_rule(rule, *name), kRenameRuleCaption,
                "Could not rename the run-time exclusion rule '" + current + "' to '" + *name + "'"))
@@ -560,35 +566,70 @@ void MainFrame::run_rule_command(std::size_t rule, int id) {
 
 void MainFrame::on_command(wxCommandEvent& event) {
   switch (event.GetId()) {
-    case kIdOpen: open_definition(); break;
-    case kIdSave: (void)save_definition(); break;
-    case kIdSaveAs: (void)save_definition_as(); break;
-    case kIdSavePolicy: save_as_policy(); break;
-    case kIdDeploy: deploy(); break;
-    case kIdNew: new_definition(); break;
-    case kIdExit: Close(); break;
-    case kIdUndo: undo(); break;
-    case kIdRedo: redo(); break;
-    case kIdRename: rename_selected(); break;
-    case kIdAdd: add_department(); break;
-    case kIdDelete: delete_selected(); break;
+    case kIdOpen:
+      open_definition();
+      break;
+    case kIdSave:
+      (void)save_definition();
+      break;
+    case kIdSaveAs:
+      (void)save_definition_as();
+      break;
+    case kIdSavePolicy:
+      save_as_policy();
+      break;
+    case kIdDeploy:
+      deploy();
+      break;
+    case kIdNew:
+      new_definition();
+      break;
+    case kIdExit:
+      Close();
+      break;
+    case kIdUndo:
+      undo();
+      break;
+    case kIdRedo:
+      redo();
+      break;
+    case kIdRename:
+      rename_selected();
+      break;
+    case kIdAdd:
+      add_department();
+      break;
+    case kIdDelete:
+      delete_selected();
+      break;
     case kIdSortAll:
       if (report(editor_.sort_departments(), "Sort All", "Could not sort the departments"))
         refresh();
       break;
     case kIdCollapseAll:
-      for (const Organization& org : editor_.definition().organizations) collapsed_.insert(org.name);
+      for (const Organization& org : editor_.definition().organizations)
+        collapsed_.insert(org.name);
       refresh_tree();
       break;
     case kIdExpandAll:
       collapsed_.clear();
       refresh_tree();
       break;
-    case kIdHelp: show_help(); break;
-    case kIdAbout: show_about(); break;
-    case kIdNewOrg: new_organization(); break;
-    case kIdCreateRule: create_rule(); break;
-    default: event.Skip(); break;
+    case kIdHelp:
+      show_help();
+      break;
+    case kIdAbout:
+      show_about();
+      break;
+    case kIdNewOrg:
+      new_organization();
+      break;
+    case kIdCreateRule:
+      create_rule();
+      break;
+    default:
+      event.Skip();
+      break;
   }
 }
 
@@ -638,7 +679,8 @@ void MainFrame::rename_selected() {
   }
   const std::string org = data->organization();
   const std::string dept = data->department();
-  auto name = prompter_.ask_text(kNamingCaption, kNamingMessage, data->is_department() ? dept : org);
+  auto name =
+      prompter_.ask_text(kNamingCaption, kNamingMessage, data->is_department() ? dept : org);
   if (!name || name->empty()) return;
   if (dept.empty()) {
     if (!report(editor_.rename_organization(org, *name), "Rename",
@@ -649,8 +691,8 @@ void MainFrame::rename_selected() {
     select_types({*name});
   } else {
     if (!report(editor_.rename_department(org, dept, *name), "Rename",
-                "Could not rename the department '" + workload_type(org, dept) + "' to '" +
-                    *name + "'"))
+                "Could not rename the department '" + workload_type(org, dept) + "' to '" + *name +
+                    "'"))
       return;
     refresh();
     select_types({workload_type(org, *name)});
@@ -694,9 +736,10 @@ void MainFrame::create_rule() {
     return;
   }
   if (auto ok = check_selection(editor_.definition(), types); !ok) {
-    prompter_.show_error(kCreateRuleCaption,
-                         ok.error().message +
-                             "\n\nYou can only select EITHER an Organization OR specific Department!");
+    prompter_.show_error(
+        kCreateRuleCaption,
+        ok.error().message +
+            "\n\nYou can only select EITHER an Organization OR specific Department!");
     return;
   }
   auto name = prompter_.ask_text(kCreateRuleCaption,
@@ -752,10 +795,12 @@ void MainFrame::remove_from_rule(std::size_t rule) {
   wxArrayInt picked;
   rule_boxes_[rule].members->GetSelections(picked);
   std::vector<std::string> members;
-  for (int index : picked) members.push_back(to_utf8(rule_boxes_[rule].members->GetString(
-                               static_cast<unsigned int>(index))));
+  for (int index : picked)
+    members.push_back(
+        to_utf8(rule_boxes_[rule].members->GetString(static_cast<unsigned int>(index))));
   if (members.empty()) {
-    prompter_.show_error(kDelFromRuleCaption, "Select the members to delete in the rule's list first.");
+    prompter_.show_error(kDelFromRuleCaption,
+                         "Select the members to delete in the rule's list first.");
     return;
   }
   if (!report(editor_.remove_from_rule(rule, members), kDelFromRuleCaption,
@@ -797,9 +842,12 @@ bool MainFrame::settle_unsaved_changes(const std::string& caption) {
   if (!editor_.modified()) return true;
   const std::string file = current_file_.empty() ? "the workload definition" : current_file_;
   switch (prompter_.ask(caption, "Save the changes to " + file + " first?", true)) {
-    case Answer::yes: return save_definition();
-    case Answer::no: return true;
-    case Answer::cancel: return false;
+    case Answer::yes:
+      return save_definition();
+    case Answer::no:
+      return true;
+    case Answer::cancel:
+      return false;
   }
   return false;
 }
@@ -892,9 +940,11 @@ void MainFrame::save_as_policy() {
   const std::filesystem::path path = policy_path(root_, name);
   auto translation = translate(editor_.definition(), name);
   if (!translation) {
-    prompter_.show_error(kTranslateCaption, "Could not translate the workload definition into "
-                                            "policy '" + name + "' (" + path.string() + "):\n" +
-                                                translation.error().to_string());
+    prompter_.show_error(kTranslateCaption,
+                         "Could not translate the workload definition into "
+                         "policy '" +
+                             name + "' (" + path.string() + "):\n" +
+                             translation.error().to_string());
     return;
   }
   if (auto ok = write_policy_file(path, *translation); !ok) {
@@ -903,7 +953,8 @@ void MainFrame::save_as_policy() {
     return;
   }
   std::string message = "Wrote policy '" + name + "' to\n" + path.string();
-  if (!translation->warnings.empty()) message += "\n\nWarnings:\n" + translation->warnings.to_string();
+  if (!translation->warnings.empty())
+    message += "\n\nWarnings:\n" + translation->warnings.to_string();
   message += "\n\nTo use it: xm setpolicy ACM " + name + " (or File > Deploy Policy to xend)";
   prompter_.show_info(kTranslateCaption, message);
   refresh_views();
@@ -916,9 +967,10 @@ void MainFrame::deploy() {
   const std::filesystem::path path = policy_path(root_, name);
   auto translation = translate(editor_.definition(), name);
   if (!translation) {
-    prompter_.show_error(kDeployCaption, "Could not translate the workload definition into "
-                                         "policy '" + name + "':\n" +
-                                             translation.error().to_string());
+    prompter_.show_error(kDeployCaption,
+                         "Could not translate the workload definition into "
+                         "policy '" +
+                             name + "':\n" + translation.error().to_string());
     return;
   }
   // xend reads policies from the administrators' directory too, and
@@ -936,7 +988,8 @@ void MainFrame::deploy() {
         std::chrono::seconds(60)});
   }
   std::string message = outcome.message;
-  for (const std::string& warning : outcome.warnings) message += "\nWarning: " + warning;
+  for (const std::string& warning : outcome.warnings)
+    message += "\nWarning: " + warning;
   if (outcome.ok) {
     prompter_.show_info(kDeployCaption, "xend's answer for policy '" + name + "' (" +
                                             path.string() + "):\n\n" + message);

@@ -74,7 +74,8 @@ std::vector<Problem> find_problems(const WorkloadDefinition& definition,
     std::size_t start = 0;
     while (start <= text.size()) {
       const std::size_t end = std::min(text.find('\n', start), text.size());
-      if (end > start) problems.push_back({ProblemSeverity::error, text.substr(start, end - start)});
+      if (end > start)
+        problems.push_back({ProblemSeverity::error, text.substr(start, end - start)});
       start = end + 1;
     }
   } else {
@@ -93,11 +94,11 @@ std::vector<Problem> find_problems(const WorkloadDefinition& definition,
       if (std::find(rule.members.begin(), rule.members.end(), unlabeled) == rule.members.end()) {
         problems.push_back(
             {ProblemSeverity::note,
-             "Run-time exclusion rule '" + (rule.name.empty() ? std::string(kDefaultRuleName)
-                                                              : rule.name) +
+             "Run-time exclusion rule '" +
+                 (rule.name.empty() ? std::string(kDefaultRuleName) : rule.name) +
                  "' does not hold __UNLABELED__: unlabeled domains may run beside its "
                  "workloads (manual 10.2.2 advises adding it)"});
-    }
+      }
     }
   }
   return problems;
@@ -125,8 +126,8 @@ acm::Result<Explanation> explain(const WorkloadDefinition& definition, std::stri
   const std::array<std::string_view, 2> asked{first, second};
   for (std::string_view name : asked) {
     if (model.find_vm_label(name) == nullptr) {
-      return acm::make_error(Errc::not_found,
-                             "'" + std::string(name) + "' is not a workload type of this definition");
+      return acm::make_error(
+          Errc::not_found, "'" + std::string(name) + "' is not a workload type of this definition");
     }
   }
   auto compiled = acm::compile_policy(model, {});
@@ -170,7 +171,8 @@ std::string Explanation::to_text(std::string_view first, std::string_view second
   text += "  " + run_rule + "\n";
   if (!deciding_rules.empty()) {
     text += "\nRun-time exclusion rules that keep them apart:";
-    for (const std::string& rule : deciding_rules) text += " '" + rule + "'";
+    for (const std::string& rule : deciding_rules)
+      text += " '" + rule + "'";
     text += "\n";
   }
   return text;

@@ -19,9 +19,12 @@ Answer WxPrompter::ask(const std::string& caption, const std::string& message, b
   wxMessageDialog dialog(parent_, to_wx(message), to_wx(caption),
                          wxYES_NO | (with_cancel ? wxCANCEL : 0) | wxICON_QUESTION);
   switch (dialog.ShowModal()) {
-    case wxID_YES: return Answer::yes;
-    case wxID_NO: return Answer::no;
-    default: return with_cancel ? Answer::cancel : Answer::no;
+    case wxID_YES:
+      return Answer::yes;
+    case wxID_NO:
+      return Answer::no;
+    default:
+      return with_cancel ? Answer::cancel : Answer::no;
   }
 }
 

@@ -8,7 +8,11 @@
 
 namespace shype::ezpolicy::gui {
 
-[[nodiscard]] inline wxString to_wx(const std::string& s) { return wxString::FromUTF8(s.c_str()); }
-[[nodiscard]] inline std::string to_utf8(const wxString& s) { return std::string(s.utf8_str()); }
+[[nodiscard]] inline wxString to_wx(const std::string& s) {
+  return wxString::FromUTF8(s.c_str());
+}
+[[nodiscard]] inline std::string to_utf8(const wxString& s) {
+  return std::string(s.utf8_str());
+}
 
 }  // namespace shype::ezpolicy::gui

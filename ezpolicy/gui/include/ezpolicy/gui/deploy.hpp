@@ -25,7 +25,8 @@ struct DeployOutcome {
 struct DeployRequest {
   std::filesystem::path root;  // SHYPE_ROOT
   std::string xml;             // the policy text
-  std::string file;            // shown in xend's messages, e.g. /etc/xen/acm-security/policies/mytest-security_policy.xml
+  std::string file;            // shown in xend's messages, e.g.
+                               // /etc/xen/acm-security/policies/mytest-security_policy.xml
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
 };
 

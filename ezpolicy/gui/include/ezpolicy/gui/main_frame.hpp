@@ -66,7 +66,7 @@ struct RuleBox {
   wxButton* add = nullptr;     // "--> Add"
   wxButton* remove = nullptr;  // "<-- Del"
   wxListBox* members = nullptr;
-  wxButton* menu = nullptr;    // Rename/Delete menu
+  wxButton* menu = nullptr;  // Rename/Delete menu
 };
 
 class MainFrame : public wxFrame {

@@ -11,10 +11,10 @@ namespace shype::ezpolicy::gui {
 enum class Answer { yes, no, cancel };
 
 struct FileRequest {
-  std::string message;           // e.g. "Select Workload Definition file name"
+  std::string message;            // e.g. "Select Workload Definition file name"
   std::string default_directory;  // may be empty
-  std::string default_file;      // e.g. "myspec.wld"
-  std::string wildcard;          // e.g. "Workload definitions (*.wld)|*.wld"
+  std::string default_file;       // e.g. "myspec.wld"
+  std::string wildcard;           // e.g. "Workload definitions (*.wld)|*.wld"
 };
 
 class Prompter {

@@ -53,7 +53,7 @@ struct Explanation {
   bool may_share = false;
   std::string share_rule;  // the policy core's rule, e.g. "deny: ... no common STE type"
   bool may_run_together = false;
-  std::string run_rule;    // the admission of `second` while `first` runs
+  std::string run_rule;  // the admission of `second` while `first` runs
   // The exclusion rules (by name, "RER" when unnamed) that hold a Chinese
   // Wall type of each, i.e. those that keep them apart.
   std::vector<std::string> deciding_rules;
