@@ -1,6 +1,7 @@
 // The window mode: ezPolicy's wxWidgets window (ezpolicy/gui), optionally
 // opening the workload definition named on the command line.
 #include <cstdio>
+#include <cstdlib>
 
 #include <wx/app.h>
 #include <wx/cshelp.h>
@@ -45,6 +46,14 @@ int run_window(const CommandLine& command) {
   // wxWidgets wants argc/argv for its own options; the command line was
   // parsed already, so it gets only the program name. wxEntry reports a
   // missing display itself ("Unable to initialize GTK+").
+  const char* display = std::getenv("DISPLAY");
+  const char* wayland = std::getenv("WAYLAND_DISPLAY");
+  if ((display == nullptr || *display == '\0') && (wayland == nullptr || *wayland == '\0')) {
+    std::fprintf(stderr,
+                 "xensec_ezpolicy: cannot open the window: no display (DISPLAY is not set); use "
+                 "--translate FILE.wld --policy NAME to translate without it (see --help)\n");
+    return kExitUsage;
+  }
   int argc = 1;
   char name[] = "xensec_ezpolicy";
   char* argv[] = {name, nullptr};
