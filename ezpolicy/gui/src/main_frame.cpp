@@ -524,14 +524,22 @@ std::unique_ptr<wxMenu> MainFrame::make_tree_menu(const wxTreeItemId& item) cons
 
 void MainFrame::on_tree_menu(wxTreeEvent& event) {
   const wxTreeItemId item = event.GetItem();
-  if (!item_data(tree_, item)) return;
+  const WorkloadItem* data = item_data(tree_, item);
+  if (data == nullptr) return;
+  const std::string type = data->type();
   if (!tree_->IsSelected(item)) {
     tree_->UnselectAll();
     tree_->SelectItem(item, true);
   }
-  std::unique_ptr<wxMenu> menu = make_tree_menu(item);
-  // The menu's commands reach the frame as ordinary wxEVT_MENU events.
-  PopupMenu(menu.get());
+  // Popped up once the tree's event is over: the menu's commands rebuild
+  // the tree, which must not happen inside the tree's own event handling.
+  CallAfter([this, type] {
+    const wxTreeItemId clicked = find_item(type);
+    if (!clicked.IsOk()) return;
+    std::unique_ptr<wxMenu> menu = make_tree_menu(clicked);
+    // The menu's commands reach the frame as ordinary wxEVT_MENU events.
+    PopupMenu(menu.get());
+  });
 }
 
 std::unique_ptr<wxMenu> MainFrame::make_rule_menu() const {
