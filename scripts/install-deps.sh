@@ -9,6 +9,7 @@ packages=(
   libexpected-dev nlohmann-json3-dev libseccomp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
+  libwxgtk3.2-dev libx11-dev xvfb xauth
 )
 
 missing=()

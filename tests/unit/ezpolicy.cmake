@@ -9,6 +9,9 @@ if(TARGET shype_ezpolicy)
   target_compile_definitions(ezpolicy_unit_tests PRIVATE ${SHYPE_TEST_DEFINITIONS}
                              XENSEC_EZPOLICY_PATH="$<TARGET_FILE:xensec_ezpolicy>")
   add_dependencies(ezpolicy_unit_tests xensec_ezpolicy)
+  if(TARGET shype_ezpolicy_window)
+    target_compile_definitions(ezpolicy_unit_tests PRIVATE XENSEC_EZPOLICY_HAS_WINDOW)
+  endif()
   shype_target_warnings(ezpolicy_unit_tests)
   gtest_discover_tests(ezpolicy_unit_tests TEST_PREFIX ezpolicy. DISCOVERY_TIMEOUT 60
                        PROPERTIES LABELS unit TIMEOUT 120)
