@@ -30,6 +30,7 @@ hvbin=$out/release/hypervisor/src/shype-hv
 ctlbin=$out/release/toolstack/xenctrl/shype-ctl
 xendbin=$out/release/toolstack/xend/xend
 xmbin=$out/release/toolstack/xm/xm
+ezpolicy=$out/release/ezpolicy/xensec_ezpolicy
 kernels=$out/release/hypervisor/guest
 work=$(mktemp -d)
 hvroot=$work/hv
@@ -76,6 +77,8 @@ run() {
   shown=${shown//$out\/release\/toolstack\/xenctrl\//}
   shown=${shown//$out\/release\/toolstack\/xend\//}
   shown=${shown//$out\/release\/toolstack\/xm\//}
+  shown=${shown//$out\/release\/ezpolicy\//}
+  shown=${shown//$top\//}
   shown=${shown//env SHYPE_ROOT=$hvroot /}
   shown=${shown//$out\/release\/hypervisor\/guest\//}
   printf '\n$ %s\n' "${shown//$work/}"
@@ -99,6 +102,19 @@ acm 0 validate "$policies/example/test-security_policy.xml"
 section "10.2.3: compile mytest to Xen's binary format (mytest.bin + mytest.map)"
 acm 0 compile "$policies/mytest-security_policy.xml"
 acm 0 dump "$policies/mytest.bin"
+
+section "10.2.2: ezPolicy turns the workload of Figure 10.2 into a policy"
+run 0 "$ezpolicy" --translate "$top/ezpolicy/examples/figure-10.2.wld" --policy ezbank \
+  -o "$work/ezbank-security_policy.xml"
+acm 0 validate "$work/ezbank-security_policy.xml"
+acm 0 compile "$work/ezbank-security_policy.xml" -o "$work/ezbank.bin"
+acm 3 decide "$work/ezbank.bin" admit B-Bank --running A-Bank
+acm 0 decide "$work/ezbank.bin" admit AutoCorp --running A-Bank
+if [ -n "${DISPLAY:-}" ]; then
+  # With a display, the editor itself (bounded: closed after 10 minutes).
+  printf '\n$ xensec_ezpolicy ezpolicy/examples/figure-10.2.wld   # close the window to go on\n'
+  timeout --kill-after=5 600 "$ezpolicy" "$top/ezpolicy/examples/figure-10.2.wld" || true
+fi
 
 section "10.2.6 Test 1: run-time exclusion (Chinese Wall)"
 acm 3 decide "$policies/mytest.bin" admit B-Bank --running A-Bank
