@@ -9,6 +9,7 @@ packages=(
   libexpected-dev nlohmann-json3-dev libseccomp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
+  swtpm swtpm-tools tpm2-tools libtss2-dev libtpms-dev
 )
 
 missing=()
