@@ -239,10 +239,12 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
   for (const char* f : kStateFiles) {
     const fs::path from = layout_.saved_dir(n) / f;
     if (!fs::exists(from, ec)) continue;
-    auto bytes = acm::read_file(from);
-    if (!bytes) return fail_from(bytes.error());
+    // A plain copy: saved/ is the durable one (written atomically and
+    // synced by save); the work copy is rebuilt from it at every start.
     const fs::path to = layout_.work_dir(n) / f;
-    if (auto ok = acm::write_file_atomic(to, *bytes, 0600); !ok) return fail_from(ok.error());
+    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+    if (ec) return fail("cannot copy " + from.string() + " to the worker: " + ec.message());
+    ::chmod(to.c_str(), 0600);
     if (uid != ::geteuid() && ::chown(to.c_str(), uid, static_cast<gid_t>(uid)) != 0) {
       return fail("cannot hand " + to.string() + " to the worker: " + std::strerror(errno));
     }

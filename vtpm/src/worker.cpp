@@ -62,8 +62,14 @@ std::string log_tail(const fs::path& log) {
                                 pid_t manager, const std::vector<char*>& argv) {
   char* empty_env[] = {nullptr};
   if (::setsid() < 0) ::_exit(127);
-  if (::dup2(null_fd, 0) < 0 || ::dup2(null_fd, 1) < 0 || ::dup2(null_fd, 2) < 0) ::_exit(127);
-  if (::dup2(state_fd, 3) < 0 || ::dup2(run_fd, 4) < 0) ::_exit(127);
+  // Move the three descriptors above the ones they become first, so that no
+  // dup2 below overwrites one that is still needed (any of them may be 0..4).
+  const int high_state = ::fcntl(state_fd, F_DUPFD, 10);
+  const int high_run = ::fcntl(run_fd, F_DUPFD, 10);
+  const int high_null = ::fcntl(null_fd, F_DUPFD, 10);
+  if (high_state < 0 || high_run < 0 || high_null < 0) ::_exit(127);
+  if (::dup2(high_null, 0) < 0 || ::dup2(high_null, 1) < 0 || ::dup2(high_null, 2) < 0) ::_exit(127);
+  if (::dup2(high_state, 3) < 0 || ::dup2(high_run, 4) < 0) ::_exit(127);
   // Everything else the manager holds (its RPC socket, clients, other
   // instances' descriptors) is closed.
   if (::syscall(SYS_close_range, 5U, ~0U, 0U) != 0) {
