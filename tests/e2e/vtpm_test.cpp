@@ -2,11 +2,6 @@
 // (docs/vtpm.md). Each test has its own temporary SHYPE_ROOT; the manager is
 // stopped by pid at the end of every test (also on failure), and its workers
 // die with it (PR_SET_PDEATHSIG). Every wait is bounded (run_process).
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +13,10 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "process.hpp"
 
@@ -51,8 +50,9 @@ class VtpmManagerE2E : public ::testing::Test {
     for (const char* tool : {"swtpm", "tpm2_startup", "tpm2_pcrextend", "tpm2_pcrread",
                              "tpm2_nvdefine", "tpm2_nvwrite", "tpm2_nvread", "tpm2_getrandom"}) {
       if (!on_path(tool)) {
-        GTEST_SKIP() << tool << " is not installed (scripts/install-deps.sh installs swtpm and "
-                                "tpm2-tools); skipping the vTPM end-to-end tests";
+        GTEST_SKIP() << tool
+                     << " is not installed (scripts/install-deps.sh installs swtpm and "
+                        "tpm2-tools); skipping the vTPM end-to-end tests";
       }
     }
     std::string templ = (fs::temp_directory_path() / "vtpm-e2e-XXXXXX").string();
@@ -114,7 +114,8 @@ class VtpmManagerE2E : public ::testing::Test {
   pid_t worker_pid(const std::string& ref) {
     const json list = ctl_json({"list"});
     for (const auto& i : list["instances"]) {
-      if (i["name"] == ref || std::to_string(i["instance"].get<int>()) == ref) return i["pid"].get<pid_t>();
+      if (i["name"] == ref || std::to_string(i["instance"].get<int>()) == ref)
+        return i["pid"].get<pid_t>();
     }
     return 0;
   }
@@ -140,9 +141,10 @@ TEST_F(VtpmManagerE2E, PcrsAndNvSurviveStopStartAndManagerRestart) {
   ASSERT_EQ(tool("tpm2_startup", {"-c"}, t).exit_code, 0);
   ASSERT_EQ(tool("tpm2_pcrextend", {std::string("16:sha256=") + kPcrValue}, t).exit_code, 0);
   EXPECT_EQ(pcr16(t), kPcrExtended);
-  ASSERT_EQ(tool("tpm2_nvdefine", {"0x1500016", "-C", "o", "-s", "8", "-a", "ownerread|ownerwrite"}, t)
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      tool("tpm2_nvdefine", {"0x1500016", "-C", "o", "-s", "8", "-a", "ownerread|ownerwrite"}, t)
+          .exit_code,
+      0);
   const fs::path data = root_ / "nv.in";
   std::ofstream(data) << "shype-nv";
   ASSERT_EQ(tool("tpm2_nvwrite", {"0x1500016", "-C", "o", "-i", data.string()}, t).exit_code, 0);
@@ -179,7 +181,8 @@ TEST_F(VtpmManagerE2E, CrashedWorkerLeavesOthersRunningAndRestartsFromSavedState
   ASSERT_EQ(ctl({"start", "b"}).exit_code, 0);
   const std::string ta = ctl_json({"tcti", "a"})["tcti"];
   const std::string tb = ctl_json({"tcti", "b"})["tcti"];
-  for (const auto& t : {ta, tb}) ASSERT_EQ(tool("tpm2_startup", {"-c"}, t).exit_code, 0);
+  for (const auto& t : {ta, tb})
+    ASSERT_EQ(tool("tpm2_startup", {"-c"}, t).exit_code, 0);
   ASSERT_EQ(tool("tpm2_pcrextend", {std::string("16:sha256=") + kPcrValue}, ta).exit_code, 0);
   ASSERT_EQ(ctl({"save", "a"}).exit_code, 0);
   // Extended after the save: lost with the crash.
@@ -245,7 +248,8 @@ TEST_F(VtpmManagerE2E, BadRequestsAreClearErrors) {
   ASSERT_EQ(managerd("start").exit_code, 0);
   auto unknown = ctl({"start", "nosuch"});
   EXPECT_EQ(unknown.exit_code, 1);
-  EXPECT_EQ(unknown.err, "vtpmctl: no vTPM instance is bound to a domain named or with uuid 'nosuch'\n");
+  EXPECT_EQ(unknown.err,
+            "vtpmctl: no vTPM instance is bound to a domain named or with uuid 'nosuch'\n");
   auto number = ctl({"stop", "42"});
   EXPECT_EQ(number.err, "vtpmctl: no vTPM instance 42\n");
   auto bad_name = ctl({"create", "bad/name"});

@@ -1,14 +1,14 @@
 #include "vtpm/manager.hpp"
 
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "acm/file_io.hpp"
 #include "vtpm/swtpm_ctrl.hpp"
@@ -40,7 +40,9 @@ tl::unexpected<rpc::RpcError> fail_from(const acm::Error& e) {
 acm::Status private_dir(const fs::path& dir, uid_t uid) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return acm::make_error(acm::Errc::io_error, "cannot create " + dir.string() + ": " + ec.message());
+  if (ec)
+    return acm::make_error(acm::Errc::io_error,
+                           "cannot create " + dir.string() + ": " + ec.message());
   if (::chmod(dir.c_str(), 0700) != 0 ||
       (uid != ::geteuid() && ::chown(dir.c_str(), uid, static_cast<gid_t>(uid)) != 0)) {
     return acm::make_error(acm::Errc::io_error, "cannot set the owner and mode of " + dir.string() +
@@ -55,13 +57,17 @@ Manager::Manager(Layout layout, LogSink log) : layout_(std::move(layout)), log_(
   drop_privileges_ = ::geteuid() == 0 && std::getenv("SHYPE_VTPM_SAME_UID") == nullptr;
 }
 
-Manager::~Manager() { shutdown(); }
+Manager::~Manager() {
+  shutdown();
+}
 
 acm::Status Manager::open() {
   for (const auto& dir : {layout_.state_dir, layout_.state_dir / "instances", layout_.run_dir}) {
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) return acm::make_error(acm::Errc::io_error, "cannot create " + dir.string() + ": " + ec.message());
+    if (ec)
+      return acm::make_error(acm::Errc::io_error,
+                             "cannot create " + dir.string() + ": " + ec.message());
   }
   ::chmod(layout_.state_dir.c_str(), 0700);
   std::error_code ec;
@@ -123,9 +129,9 @@ void Manager::reap() {
 
 Json Manager::describe(const Binding& b) const {
   const auto run = running_.find(b.instance);
-  const char* status = run != running_.end() ? "running"
+  const char* status = run != running_.end()             ? "running"
                        : crashed_.count(b.instance) != 0 ? "crashed"
-                                                          : "stopped";
+                                                         : "stopped";
   return {{"instance", b.instance},
           {"name", b.domain_name},
           {"uuid", b.domain_uuid},
@@ -164,7 +170,8 @@ rpc::Result<Json> Manager::call(std::string_view method, const Json& params) {
   if (method == "vtpm.create") return create(params);
   if (method == "vtpm.list") {
     Json list = Json::array();
-    for (const auto& b : registry_.bindings()) list.push_back(describe(b));
+    for (const auto& b : registry_.bindings())
+      list.push_back(describe(b));
     return Json{{"instances", list}};
   }
   if (method == "vtpm.start" || method == "vtpm.stop" || method == "vtpm.save" ||
@@ -207,11 +214,12 @@ rpc::Result<Json> Manager::create(const Json& params) {
     // A leftover directory of a deleted instance with this number must not
     // leak its state into the new one.
     std::error_code ec;
-    for (const char* f : kStateFiles) fs::remove(layout_.saved_dir(n) / f, ec);
+    for (const char* f : kStateFiles)
+      fs::remove(layout_.saved_dir(n) / f, ec);
     registry_ = std::move(updated);
     if (auto ok = store_registry(); !ok) return fail_from(ok.error());
-    log_("instance " + std::to_string(n) + " created for domain " + allocation->binding.domain_name +
-         " (" + allocation->binding.domain_uuid + ")");
+    log_("instance " + std::to_string(n) + " created for domain " +
+         allocation->binding.domain_name + " (" + allocation->binding.domain_uuid + ")");
   }
   Json out = describe(allocation->binding);
   out["existing"] = allocation->existing;
@@ -221,7 +229,8 @@ rpc::Result<Json> Manager::create(const Json& params) {
 
 rpc::Result<Json> Manager::start(std::uint32_t n) {
   const Binding* b = registry_.find(n);
-  if (b == nullptr) return fail("no vTPM instance " + std::to_string(n), nullptr, ErrorCode::invalid_params);
+  if (b == nullptr)
+    return fail("no vTPM instance " + std::to_string(n), nullptr, ErrorCode::invalid_params);
   if (running_.count(n) != 0) {
     Json out = describe(*b);
     out["already"] = true;
@@ -249,15 +258,20 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
       return fail("cannot hand " + to.string() + " to the worker: " + std::strerror(errno));
     }
   }
-  WorkerSpec spec{n, find_swtpm(), layout_.work_dir(n), layout_.instance_run_dir(n),
-                  layout_.ctrl_socket(n), drop_privileges_};
+  WorkerSpec spec{n,
+                  find_swtpm(),
+                  layout_.work_dir(n),
+                  layout_.instance_run_dir(n),
+                  layout_.ctrl_socket(n),
+                  drop_privileges_};
   auto pid = launch_worker(spec, kStartTimeout);
   if (!pid) return fail(pid.error().message);
   running_[n] = Running{*pid};
   crashed_.erase(n);
   if (!b->autostart) {
     (void)registry_.set_autostart(n, true);
-    if (auto ok = store_registry(); !ok) log_("cannot store the registry: " + ok.error().to_string());
+    if (auto ok = store_registry(); !ok)
+      log_("cannot store the registry: " + ok.error().to_string());
   }
   log_("instance " + std::to_string(n) + " started (pid " + std::to_string(*pid) + ")");
   return describe(*registry_.find(n));
@@ -266,9 +280,11 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
 rpc::Result<Json> Manager::save(std::uint32_t n) {
   const auto run = running_.find(n);
   if (run == running_.end()) {
-    return fail("vTPM instance " + std::to_string(n) + " is not running (its saved state is current)");
+    return fail("vTPM instance " + std::to_string(n) +
+                " is not running (its saved state is current)");
   }
-  if (auto ok = swtpm_control(layout_.ctrl_socket(n), SwtpmCommand::store_volatile, kControlTimeout);
+  if (auto ok =
+          swtpm_control(layout_.ctrl_socket(n), SwtpmCommand::store_volatile, kControlTimeout);
       !ok) {
     return fail("cannot save vTPM instance " + std::to_string(n) + ": " + ok.error().message);
   }
@@ -291,7 +307,8 @@ rpc::Result<Json> Manager::save(std::uint32_t n) {
 
 rpc::Result<Json> Manager::stop(std::uint32_t n, bool keep_autostart) {
   const Binding* b = registry_.find(n);
-  if (b == nullptr) return fail("no vTPM instance " + std::to_string(n), nullptr, ErrorCode::invalid_params);
+  if (b == nullptr)
+    return fail("no vTPM instance " + std::to_string(n), nullptr, ErrorCode::invalid_params);
   const auto run = running_.find(n);
   if (run == running_.end()) {
     crashed_.erase(n);
@@ -315,7 +332,8 @@ rpc::Result<Json> Manager::stop(std::uint32_t n, bool keep_autostart) {
     if (auto ok = store_registry(); !ok) return fail_from(ok.error());
   }
   log_("instance " + std::to_string(n) + " stopped" + (clean ? "" : " (killed)"));
-  if (!saved) return fail("vTPM instance " + std::to_string(n) + " stopped, but " + saved.error().message);
+  if (!saved)
+    return fail("vTPM instance " + std::to_string(n) + " stopped, but " + saved.error().message);
   return describe(*registry_.find(n));
 }
 
@@ -334,7 +352,8 @@ rpc::Result<Json> Manager::remove(std::uint32_t n) {
   fs::remove_all(layout_.instance_dir(n), ec);
   fs::remove_all(layout_.instance_run_dir(n), ec);
   log_("instance " + std::to_string(n) + " of domain " + gone.domain_name + " deleted");
-  Json out{{"instance", n}, {"name", gone.domain_name}, {"uuid", gone.domain_uuid}, {"deleted", true}};
+  Json out{
+      {"instance", n}, {"name", gone.domain_name}, {"uuid", gone.domain_uuid}, {"deleted", true}};
   return out;
 }
 

@@ -1,11 +1,11 @@
 #include "vtpm/registry.hpp"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdio>
+
+#include <openssl/rand.h>
 
 namespace shype::vtpm {
 
@@ -41,7 +41,8 @@ std::string random_uuid() {
     // OpenSSL's generator failing is not recoverable here; a fixed UUID would
     // collide, so fall back to the clock-seeded C library (still unique enough
     // for a name nobody chose).
-    for (auto& x : b) x = static_cast<unsigned char>(std::rand());
+    for (auto& x : b)
+      x = static_cast<unsigned char>(std::rand());
   }
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
@@ -58,8 +59,10 @@ std::string random_uuid() {
 std::uint32_t Registry::lowest_free() const noexcept {
   std::uint32_t candidate = 1;
   for (const auto& b : bindings_) {  // sorted
-    if (b.instance == candidate) ++candidate;
-    else if (b.instance > candidate) break;
+    if (b.instance == candidate)
+      ++candidate;
+    else if (b.instance > candidate)
+      break;
   }
   return candidate;
 }
@@ -91,8 +94,7 @@ acm::Result<Allocation> Registry::create(std::string_view name, std::string_view
     if (same_uuid && !same_name) {
       return make_error(Errc::invalid_argument,
                         "domain uuid " + canonical + " is already bound to instance " +
-                            std::to_string(b.instance) + " under the name '" + b.domain_name +
-                            "'");
+                            std::to_string(b.instance) + " under the name '" + b.domain_name + "'");
     }
     if (same_name && !canonical.empty() && !same_uuid) {
       return make_error(Errc::invalid_argument,
@@ -103,7 +105,8 @@ acm::Result<Allocation> Registry::create(std::string_view name, std::string_view
       Allocation a;
       a.binding = b;
       a.existing = true;
-      if (requested) a.requested = static_cast<std::uint32_t>(std::min<std::int64_t>(*requested, UINT32_MAX));
+      if (requested)
+        a.requested = static_cast<std::uint32_t>(std::min<std::int64_t>(*requested, UINT32_MAX));
       return a;
     }
   }
@@ -120,14 +123,14 @@ acm::Result<Allocation> Registry::create(std::string_view name, std::string_view
                                                 std::to_string(kMaxInstance) +
                                                 " instance numbers are bound");
   }
-  Binding binding{chosen, std::string(name), canonical.empty() ? random_uuid() : canonical,
-                  false};
+  Binding binding{chosen, std::string(name), canonical.empty() ? random_uuid() : canonical, false};
   bindings_.push_back(binding);
   std::sort(bindings_.begin(), bindings_.end(),
             [](const Binding& a, const Binding& b) { return a.instance < b.instance; });
   Allocation a;
   a.binding = binding;
-  if (requested) a.requested = static_cast<std::uint32_t>(std::min<std::int64_t>(*requested, UINT32_MAX));
+  if (requested)
+    a.requested = static_cast<std::uint32_t>(std::min<std::int64_t>(*requested, UINT32_MAX));
   return a;
 }
 

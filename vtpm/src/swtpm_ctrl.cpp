@@ -1,9 +1,9 @@
 #include "vtpm/swtpm_ctrl.hpp"
 
-#include <unistd.h>
-
 #include <array>
 #include <cstdio>
+
+#include <unistd.h>
 
 #include "unix_io.hpp"
 
@@ -13,11 +13,16 @@ namespace {
 
 const char* command_name(SwtpmCommand c) {
   switch (c) {
-    case SwtpmCommand::get_capability: return "GET_CAPABILITY";
-    case SwtpmCommand::init: return "INIT";
-    case SwtpmCommand::shutdown: return "SHUTDOWN";
-    case SwtpmCommand::store_volatile: return "STORE_VOLATILE";
-    case SwtpmCommand::stop: return "STOP";
+    case SwtpmCommand::get_capability:
+      return "GET_CAPABILITY";
+    case SwtpmCommand::init:
+      return "INIT";
+    case SwtpmCommand::shutdown:
+      return "SHUTDOWN";
+    case SwtpmCommand::store_volatile:
+      return "STORE_VOLATILE";
+    case SwtpmCommand::stop:
+      return "STOP";
   }
   return "?";
 }

@@ -1,8 +1,8 @@
 #include "vtpm/tpmback.hpp"
 
-#include <unistd.h>
-
 #include <utility>
+
+#include <unistd.h>
 
 #include "unix_io.hpp"
 
@@ -31,10 +31,9 @@ acm::Status check_frame(std::span<const std::uint8_t> frame, bool response) {
                                                   " bytes, shorter than its 10-byte header");
   }
   if (frame.size() > kMaxFrameBytes) {
-    return make_error(Errc::invalid_argument, std::string("TPM ") + kind + " frame is " +
-                                                  std::to_string(frame.size()) +
-                                                  " bytes, more than " +
-                                                  std::to_string(kMaxFrameBytes));
+    return make_error(Errc::invalid_argument,
+                      std::string("TPM ") + kind + " frame is " + std::to_string(frame.size()) +
+                          " bytes, more than " + std::to_string(kMaxFrameBytes));
   }
   const std::uint16_t tag = load_be16(frame.data());
   if (tag != kNoSessions && tag != kSessions && !(response && tag == kRspCommand)) {
@@ -66,8 +65,8 @@ class SocketBackend final : public TpmBackend {
       return tl::unexpected(ok.error());
     }
     std::vector<std::uint8_t> response(kFrameHeaderBytes);
-    if (auto ok = detail::read_exact(fd_, response.data(), response.size(), deadline,
-                                     "vTPM response");
+    if (auto ok =
+            detail::read_exact(fd_, response.data(), response.size(), deadline, "vTPM response");
         !ok) {
       return tl::unexpected(ok.error());
     }

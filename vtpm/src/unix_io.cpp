@@ -1,12 +1,12 @@
 #include "unix_io.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 namespace shype::vtpm::detail {
 

@@ -2,13 +2,6 @@
 // The vTPM manager daemon under $SHYPE_ROOT (layout.hpp): serves vtpmctl on
 // run/vtpm/vtpm_managerd.sock with shype's JSON-RPC (toolstack/rpc) and has
 // the life cycle every shype daemon shares (hypervisor/daemon).
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +11,13 @@
 #include <list>
 #include <string>
 #include <string_view>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "daemon/daemon.hpp"
 #include "rpc/json_rpc.hpp"
@@ -109,7 +109,8 @@ int serve(const shype::vtpm::Layout& layout, shype::daemon::ReadyReport& report)
   }
   log.write("serving vtpmctl on " + layout.socket.string());
   report.ready();
-  if (report.foreground()) shype::daemon::say(id, "running (pid " + std::to_string(::getpid()) + ")");
+  if (report.foreground())
+    shype::daemon::say(id, "running (pid " + std::to_string(::getpid()) + ")");
 
   std::list<shype::rpc::ServerConnection> clients;
   const uid_t server_uid = ::geteuid();
@@ -231,7 +232,8 @@ int main(int argc, char** argv) {
     if (command == "status") {
       return shype::daemon::status(id, [&]() -> shype::acm::Result<std::string> {
         auto client = shype::rpc::Client::connect(layout.socket, std::chrono::milliseconds(2000));
-        if (!client) return shype::acm::make_error(shype::acm::Errc::io_error, client.error().message);
+        if (!client)
+          return shype::acm::make_error(shype::acm::Errc::io_error, client.error().message);
         auto info = client->call("vtpm.info");
         if (!info) return shype::acm::make_error(shype::acm::Errc::io_error, info.error().message);
         return std::to_string(info->value("running", 0)) + " of " +

@@ -109,10 +109,11 @@ int main(int argc, char** argv) {
     auto answer = client->call(method, params);
     if (!answer) {
       if (json) {
-        std::printf("%s\n", Json{{"error", {{"code", answer.error().code},
-                                            {"message", answer.error().message}}}}
-                                .dump()
-                                .c_str());
+        std::printf(
+            "%s\n",
+            Json{{"error", {{"code", answer.error().code}, {"message", answer.error().message}}}}
+                .dump()
+                .c_str());
       }
       std::fprintf(stderr, "vtpmctl: %s\n", answer.error().message.c_str());
       return 1;
@@ -125,7 +126,8 @@ int main(int argc, char** argv) {
       std::printf("%s\n", answer->value("tcti", std::string()).c_str());
     } else if (command == "list") {
       std::printf("%-4s %-20s %-36s %-8s %s\n", "inst", "domain", "uuid", "status", "tcti");
-      for (const auto& i : (*answer)["instances"]) print_instance(i);
+      for (const auto& i : (*answer)["instances"])
+        print_instance(i);
     } else if (command == "delete") {
       std::printf("deleted instance %d (%s)\n", answer->value("instance", 0),
                   answer->value("name", std::string()).c_str());

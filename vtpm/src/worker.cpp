@@ -1,5 +1,13 @@
 #include "vtpm/worker.hpp"
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -8,14 +16,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-#include <thread>
-#include <vector>
 
 #include "unix_io.hpp"
 #include "vtpm/swtpm_ctrl.hpp"
@@ -68,12 +68,14 @@ std::string log_tail(const fs::path& log) {
   const int high_run = ::fcntl(run_fd, F_DUPFD, 10);
   const int high_null = ::fcntl(null_fd, F_DUPFD, 10);
   if (high_state < 0 || high_run < 0 || high_null < 0) ::_exit(127);
-  if (::dup2(high_null, 0) < 0 || ::dup2(high_null, 1) < 0 || ::dup2(high_null, 2) < 0) ::_exit(127);
+  if (::dup2(high_null, 0) < 0 || ::dup2(high_null, 1) < 0 || ::dup2(high_null, 2) < 0)
+    ::_exit(127);
   if (::dup2(high_state, 3) < 0 || ::dup2(high_run, 4) < 0) ::_exit(127);
   // Everything else the manager holds (its RPC socket, clients, other
   // instances' descriptors) is closed.
   if (::syscall(SYS_close_range, 5U, ~0U, 0U) != 0) {
-    for (int fd = 5; fd < 4096; ++fd) ::close(fd);
+    for (int fd = 5; fd < 4096; ++fd)
+      ::close(fd);
   }
   if (spec.drop_privileges) {
     const auto id = static_cast<uid_t>(kWorkerUidBase + spec.instance);
@@ -127,8 +129,8 @@ acm::Result<pid_t> launch_worker(const WorkerSpec& spec, std::chrono::millisecon
   if (state_fd < 0 || run_fd < 0 || null_fd < 0) {
     const int saved = errno;
     close_all();
-    return make_error(Errc::io_error, what + ": cannot open its directories: " +
-                                          std::strerror(saved));
+    return make_error(Errc::io_error,
+                      what + ": cannot open its directories: " + std::strerror(saved));
   }
   // The worker reaches its files only through descriptors 3 (state) and 4
   // (sockets and log): /proc/self/fd/N resolves without searching the
@@ -151,7 +153,8 @@ acm::Result<pid_t> launch_worker(const WorkerSpec& spec, std::chrono::millisecon
       "file=/proc/self/fd/4/swtpm.log,level=1",
   };
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  for (auto& a : args)
+    argv.push_back(a.data());
   argv.push_back(nullptr);
   const pid_t manager = ::getpid();
   const pid_t pid = ::fork();
@@ -167,11 +170,12 @@ acm::Result<pid_t> launch_worker(const WorkerSpec& spec, std::chrono::millisecon
   for (;;) {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
-      std::string why = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
-                                          : "was killed by signal " + std::to_string(WTERMSIG(status));
+      std::string why = WIFEXITED(status)
+                            ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                            : "was killed by signal " + std::to_string(WTERMSIG(status));
       const std::string tail = log_tail(spec.run_dir / "swtpm.log");
-      return make_error(Errc::io_error, what + ": the worker (swtpm) " + why +
-                                            (tail.empty() ? "" : ": " + tail));
+      return make_error(Errc::io_error,
+                        what + ": the worker (swtpm) " + why + (tail.empty() ? "" : ": " + tail));
     }
     if (::access(spec.ctrl_socket.c_str(), F_OK) == 0 &&
         swtpm_control(spec.ctrl_socket, SwtpmCommand::get_capability,

@@ -1,7 +1,7 @@
-#include <gtest/gtest.h>
-
 #include <cstdint>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "vtpm/tpmback.hpp"
 
@@ -17,7 +17,8 @@ TEST(VtpmFrame, WellFormedCommandIsAccepted) {
 }
 
 TEST(VtpmFrame, MalformedCommandsNameTheField) {
-  auto short_frame = check_command_frame(std::vector<std::uint8_t>(kGetRandom.begin(), kGetRandom.begin() + 9));
+  auto short_frame =
+      check_command_frame(std::vector<std::uint8_t>(kGetRandom.begin(), kGetRandom.begin() + 9));
   ASSERT_FALSE(short_frame);
   EXPECT_NE(short_frame.error().message.find("shorter than its 10-byte header"), std::string::npos);
 
@@ -31,7 +32,8 @@ TEST(VtpmFrame, MalformedCommandsNameTheField) {
   bad_size[5] = 0x20;
   auto size = check_command_frame(bad_size);
   ASSERT_FALSE(size);
-  EXPECT_NE(size.error().message.find("size field 32 but the frame has 12 bytes"), std::string::npos);
+  EXPECT_NE(size.error().message.find("size field 32 but the frame has 12 bytes"),
+            std::string::npos);
 
   std::vector<std::uint8_t> huge(kMaxFrameBytes + 1, 0);
   auto too_big = check_command_frame(huge);
@@ -41,8 +43,8 @@ TEST(VtpmFrame, MalformedCommandsNameTheField) {
 
 TEST(VtpmFrame, ResponseTagOfATpm12ErrorIsAccepted) {
   // A TPM 2.0 answers an unknown tag with a TPM 1.2-style error response.
-  const std::vector<std::uint8_t> response = {0x00, 0xc4, 0x00, 0x00, 0x00, 0x0a,
-                                              0x00, 0x00, 0x00, 0x1e};
+  const std::vector<std::uint8_t> response = {0x00, 0xc4, 0x00, 0x00, 0x00,
+                                              0x0a, 0x00, 0x00, 0x00, 0x1e};
   EXPECT_TRUE(check_response_frame(response));
   EXPECT_FALSE(check_command_frame(response));
 }
@@ -50,7 +52,8 @@ TEST(VtpmFrame, ResponseTagOfATpm12ErrorIsAccepted) {
 TEST(VtpmFrame, UnreachableInstanceIsAClearError) {
   auto backend = connect_instance("/nonexistent/tpm.sock", std::chrono::milliseconds(100));
   ASSERT_FALSE(backend);
-  EXPECT_NE(backend.error().message.find("cannot connect to /nonexistent/tpm.sock"), std::string::npos);
+  EXPECT_NE(backend.error().message.find("cannot connect to /nonexistent/tpm.sock"),
+            std::string::npos);
 }
 
 }  // namespace

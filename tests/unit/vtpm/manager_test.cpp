@@ -2,13 +2,13 @@
 // persistence of bindings in registry.json, and bad requests.
 #include "vtpm/manager.hpp"
 
-#include <gtest/gtest.h>
-#include <stdlib.h>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
 
 namespace shype::vtpm {
 namespace {
@@ -101,7 +101,8 @@ TEST_F(VtpmManager, BadRequestsAreClearErrors) {
 
 TEST_F(VtpmManager, CorruptRegistryIsRefusedWithItsPath) {
   fs::create_directories(root_ / "var/lib/vtpm");
-  std::ofstream(root_ / "var/lib/vtpm/registry.json") << "{\"version\": 1, \"instances\": [{\"instance\": 0}]}";
+  std::ofstream(root_ / "var/lib/vtpm/registry.json")
+      << "{\"version\": 1, \"instances\": [{\"instance\": 0}]}";
   Manager m = make();
   auto opened = m.open();
   ASSERT_FALSE(opened);

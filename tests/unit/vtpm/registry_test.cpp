@@ -85,7 +85,8 @@ TEST(VtpmRegistry, BadInputNamesTheField) {
 
 TEST(VtpmRegistry, AllInstancesBoundIsALimit) {
   Registry r;
-  for (int i = 1; i <= 255; ++i) ASSERT_TRUE(r.create("d" + std::to_string(i), "", std::nullopt));
+  for (int i = 1; i <= 255; ++i)
+    ASSERT_TRUE(r.create("d" + std::to_string(i), "", std::nullopt));
   auto full = r.create("one-more", "", std::nullopt);
   ASSERT_FALSE(full);
   EXPECT_EQ(full.error().code, acm::Errc::limit_exceeded);
@@ -127,8 +128,9 @@ TEST(VtpmRegistry, StoredFormRoundTrips) {
 TEST(VtpmRegistry, StoredFormIsValidated) {
   using nlohmann::json;
   const auto entry = [](json instance, json name, json uuid) {
-    return json{{"version", 1},
-                {"instances", json::array({{{"instance", instance}, {"name", name}, {"uuid", uuid}}})}};
+    return json{
+        {"version", 1},
+        {"instances", json::array({{{"instance", instance}, {"name", name}, {"uuid", uuid}}})}};
   };
   EXPECT_TRUE(Registry::from_json(entry(1, "a", kUuidA)));
   const auto message = [](const json& j) {
@@ -136,8 +138,9 @@ TEST(VtpmRegistry, StoredFormIsValidated) {
     return r ? std::string("accepted") : r.error().to_string();
   };
   EXPECT_NE(message(json::array()).find("not a JSON object"), std::string::npos);
-  EXPECT_NE(message(json{{"version", 2}, {"instances", json::array()}}).find("\"version\" must be 1"),
-            std::string::npos);
+  EXPECT_NE(
+      message(json{{"version", 2}, {"instances", json::array()}}).find("\"version\" must be 1"),
+      std::string::npos);
   EXPECT_NE(message(entry(0, "a", kUuidA)).find("instance 0 is out of range"), std::string::npos);
   EXPECT_NE(message(entry(256, "a", kUuidA)).find("out of range"), std::string::npos);
   EXPECT_NE(message(entry(-1, "a", kUuidA)).find("\"instance\" must be"), std::string::npos);

@@ -18,14 +18,14 @@
 // so an instance always starts from its last save (also after a crash).
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
 #include <string_view>
+
+#include <sys/types.h>
 
 #include "rpc/json_rpc.hpp"
 #include "vtpm/layout.hpp"

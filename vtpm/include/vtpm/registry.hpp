@@ -37,7 +37,7 @@ struct Binding {
 // What create() did.
 struct Allocation {
   Binding binding;
-  bool existing = false;                  // the domain already had this binding
+  bool existing = false;                   // the domain already had this binding
   std::optional<std::uint32_t> requested;  // the number asked for, if any
 };
 

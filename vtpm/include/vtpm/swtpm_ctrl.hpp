@@ -15,8 +15,8 @@ namespace shype::vtpm {
 enum class SwtpmCommand : std::uint32_t {
   get_capability = 0x01,
   init = 0x02,
-  shutdown = 0x03,          // the worker terminates
-  store_volatile = 0x0a,    // write tpm2-00.volatilestate now
+  shutdown = 0x03,        // the worker terminates
+  store_volatile = 0x0a,  // write tpm2-00.volatilestate now
   stop = 0x0e,
 };
 
@@ -24,7 +24,6 @@ enum class SwtpmCommand : std::uint32_t {
 // result. Errors (io_error) say which command failed and why; every wait is
 // bounded by `timeout`.
 [[nodiscard]] acm::Status swtpm_control(const std::filesystem::path& ctrl_socket,
-                                        SwtpmCommand command,
-                                        std::chrono::milliseconds timeout);
+                                        SwtpmCommand command, std::chrono::milliseconds timeout);
 
 }  // namespace shype::vtpm

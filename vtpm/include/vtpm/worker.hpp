@@ -11,12 +11,12 @@
 //    and SIGKILL when the manager dies (PR_SET_PDEATHSIG).
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+
+#include <sys/types.h>
 
 #include "acm/error.hpp"
 
@@ -30,7 +30,7 @@ struct WorkerSpec {
   std::filesystem::path state_dir;  // the worker's work/ directory (exists)
   std::filesystem::path run_dir;    // its socket directory (exists)
   std::filesystem::path ctrl_socket;
-  bool drop_privileges = false;     // use kWorkerUidBase + instance
+  bool drop_privileges = false;  // use kWorkerUidBase + instance
 };
 
 // The uid/gid a worker runs as (the manager's own when not root).
