@@ -236,6 +236,29 @@ TEST_F(VtpmManagerE2E, WorkersAreConfinedToTheirOwnDirectories) {
     EXPECT_NE(st_a.st_uid, st_b.st_uid);
     EXPECT_EQ(st_a.st_mode & 0777, 0700u);
     EXPECT_NE(status_line(a, "Uid:").find(std::to_string(st_a.st_uid)), std::string::npos);
+    // With every directory above them opened up, a's uid reads a's state
+    // and neither b's state nor the manager's saved copies.
+    if (const auto setpriv = on_path("setpriv")) {
+      for (const fs::path& dir :
+           {root_, root_ / "var", root_ / "var/lib", root_ / "var/lib/vtpm",
+            root_ / "var/lib/vtpm/instances", root_ / "var/lib/vtpm/instances/1",
+            root_ / "var/lib/vtpm/instances/2"}) {
+        ASSERT_EQ(::chmod(dir.c_str(), 0755), 0) << dir;
+      }
+      const auto read_as_a = [&](const std::string& file) {
+        const std::string id = std::to_string(st_a.st_uid);
+        return run_process({*setpriv, "--reuid=" + id, "--regid=" + id, "--clear-groups",
+                            "/bin/cat", (root_ / "var/lib/vtpm/instances" / file).string()},
+                           std::chrono::seconds(10));
+      };
+      EXPECT_EQ(read_as_a("1/work/tpm2-00.permall").exit_code, 0);
+      auto other = read_as_a("2/work/tpm2-00.permall");
+      EXPECT_NE(other.exit_code, 0);
+      EXPECT_NE(other.err.find("Permission denied"), std::string::npos) << other.err;
+      ASSERT_EQ(ctl({"save", "b"}).exit_code, 0);
+      EXPECT_NE(read_as_a("2/saved/tpm2-00.permall").exit_code, 0);
+      EXPECT_NE(read_as_a("1/saved/tpm2-00.permall").exit_code, 0);
+    }
   } else {
     GTEST_LOG_(INFO) << "not root: workers share the manager's uid (documented in docs/vtpm.md)";
   }
