@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   libwxgtk3.2-dev libx11-dev xvfb xauth
+  swtpm swtpm-tools tpm2-tools libtss2-dev libtpms-dev
 )
 
 missing=()

@@ -1,0 +1,278 @@
+// TPM2_GetRandom(8) latency on three paths, and an instance's start.
+//
+// Reproduce (default RelWithDebInfo build, -O2; needs swtpm, libtpms and
+// tpm2-tss, which scripts/install-deps.sh installs):
+//   cmake -S . -B build -G Ninja && ninja -C build vtpm_bench
+//   build/tests/bench/vtpm_bench --benchmark_min_time=1
+//
+//  ManagerTcti        through the manager's standard access path: an instance
+//                     started by vtpm::Manager (a confined swtpm worker: own
+//                     uid when root, seccomp, no new privileges) reached with
+//                     the tpm2-tss swtpm TCTI on its Unix socket, as tpm2-tools
+//                     reach it.
+//  ManagerTpmback     the same instance through vtpm::TpmBackend (tpmback.hpp:
+//                     frame checks, then the same socket).
+//  BareSwtpmTcti      the baseline: swtpm started directly on a Unix socket
+//                     with the worker's options (a log file, its own session)
+//                     but no confinement, the same TCTI. (Without --log swtpm
+//                     logs to stderr; that measured about 20 us slower per
+//                     command here.)
+//  InProcessLibtpms   the floor: TPMLIB_Process in this process (no I/O).
+//  InstanceStart      vtpm.start of a stopped instance from its saved state
+//                     (rebuild the worker's directory, exec swtpm, wait until
+//                     its control channel answers); the stop is not timed.
+// Ratios to report: ManagerTcti / BareSwtpmTcti (target <= 1.2) and
+// ManagerTcti / InProcessLibtpms.
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <libtpms/tpm_error.h>
+#include <libtpms/tpm_library.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <tss2/tss2_tcti.h>
+#include <tss2/tss2_tctildr.h>
+#include <unistd.h>
+
+#include "vtpm/manager.hpp"
+#include "vtpm/tpmback.hpp"
+#include "vtpm/worker.hpp"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace vtpm = shype::vtpm;
+
+const std::array<std::uint8_t, 12> kStartup = {0x80, 0x01, 0x00, 0x00, 0x00, 0x0c,
+                                               0x00, 0x00, 0x01, 0x44, 0x00, 0x00};
+const std::array<std::uint8_t, 12> kGetRandom = {0x80, 0x01, 0x00, 0x00, 0x00, 0x0c,
+                                                 0x00, 0x00, 0x01, 0x7b, 0x00, 0x08};
+
+fs::path temp_dir(const char* stem) {
+  std::string templ = (fs::temp_directory_path() / stem).string() + "-XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return templ;
+}
+
+// A tpm2-tss TCTI context from a configuration string.
+class Tcti {
+ public:
+  explicit Tcti(const std::string& config) {
+    if (Tss2_TctiLdr_Initialize(config.c_str(), &ctx_) != TSS2_RC_SUCCESS) {
+      throw std::runtime_error("cannot open TCTI " + config);
+    }
+  }
+  Tcti(const Tcti&) = delete;
+  Tcti& operator=(const Tcti&) = delete;
+  ~Tcti() { Tss2_TctiLdr_Finalize(&ctx_); }
+  std::size_t call(const std::uint8_t* command, std::size_t size) {
+    // SAFETY: every TCTI context starts with the common v1 header (tss2_tcti.h);
+    // this is what the Tss2_Tcti_Transmit/Receive macros do, without their casts.
+    auto* common = reinterpret_cast<TSS2_TCTI_CONTEXT_COMMON_V1*>(ctx_);
+    if (common->transmit(ctx_, size, command) != TSS2_RC_SUCCESS) {
+      throw std::runtime_error("TCTI transmit failed");
+    }
+    std::size_t got = response_.size();
+    if (common->receive(ctx_, &got, response_.data(), 5000) != TSS2_RC_SUCCESS) {
+      throw std::runtime_error("TCTI receive failed");
+    }
+    return got;
+  }
+
+ private:
+  TSS2_TCTI_CONTEXT* ctx_ = nullptr;
+  std::array<std::uint8_t, 4096> response_{};
+};
+
+// One manager with one running instance for the whole program.
+struct ManagedInstance {
+  fs::path root = temp_dir("vtpm-bench");
+  vtpm::Manager manager{vtpm::Layout(root), [](std::string_view) {}};
+  std::string tcti;
+  ManagedInstance() {
+    if (!manager.open()) throw std::runtime_error("manager did not open");
+    if (!manager.call("vtpm.create", {{"name", "bench"}}))
+      throw std::runtime_error("create failed");
+    auto started = manager.call("vtpm.start", {{"ref", "bench"}});
+    if (!started) throw std::runtime_error("start failed: " + started.error().message);
+    tcti = (*started)["tcti"].get<std::string>();
+    Tcti t(tcti);
+    t.call(kStartup.data(), kStartup.size());
+  }
+  ~ManagedInstance() {
+    manager.shutdown();
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  static ManagedInstance& get() {
+    static ManagedInstance instance;
+    return instance;
+  }
+};
+
+// swtpm started directly, as the baseline.
+struct BareSwtpm {
+  fs::path dir = temp_dir("vtpm-bench-bare");
+  pid_t pid = 0;
+  std::string tcti = "swtpm:path=" + (dir / "tpm.sock").string();
+  BareSwtpm() {
+    const std::string swtpm = vtpm::find_swtpm().string();
+    std::vector<std::string> args = {swtpm,
+                                     "socket",
+                                     "--tpm2",
+                                     "--tpmstate",
+                                     "dir=" + dir.string(),
+                                     "--server",
+                                     "type=unixio,path=" + (dir / "tpm.sock").string(),
+                                     "--ctrl",
+                                     "type=unixio,path=" + (dir / "tpm.sock.ctrl").string(),
+                                     "--flags",
+                                     "not-need-init,startup-clear",
+                                     "--log",
+                                     "file=" + (dir / "swtpm.log").string() + ",level=1"};
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t quiet;
+    ::posix_spawn_file_actions_init(&quiet);
+    ::posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
+    // Its own session, as the manager's workers have: with autogroup
+    // scheduling a session is a scheduling group, so the baseline must not
+    // share the benchmark's.
+    posix_spawnattr_t attributes;
+    ::posix_spawnattr_init(&attributes);
+    ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
+    const int spawned =
+        ::posix_spawn(&pid, swtpm.c_str(), &quiet, &attributes, argv.data(), environ);
+    ::posix_spawnattr_destroy(&attributes);
+    ::posix_spawn_file_actions_destroy(&quiet);
+    if (spawned != 0) throw std::runtime_error("cannot start swtpm");
+    for (int i = 0; i < 5000 && !fs::exists(dir / "tpm.sock"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  ~BareSwtpm() {
+    ::kill(pid, SIGTERM);
+    vtpm::reap_worker(pid, std::chrono::milliseconds(2000));
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  static BareSwtpm& get() {
+    static BareSwtpm instance;
+    return instance;
+  }
+};
+
+void run_tcti(benchmark::State& state, const std::string& config) {
+  Tcti tcti(config);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(tcti.call(kGetRandom.data(), kGetRandom.size()));
+  }
+}
+
+void BM_ManagerTcti(benchmark::State& state) {
+  run_tcti(state, ManagedInstance::get().tcti);
+}
+BENCHMARK(BM_ManagerTcti)->Unit(benchmark::kMicrosecond);
+
+void BM_ManagerTpmback(benchmark::State& state) {
+  auto& m = ManagedInstance::get();
+  auto backend = vtpm::connect_instance(m.root / "run/vtpm/1/tpm.sock", std::chrono::seconds(5));
+  if (!backend) {
+    state.SkipWithError(backend.error().message.c_str());
+    return;
+  }
+  for (auto _ : state) {
+    auto r = (*backend)->transmit(kGetRandom);
+    if (!r) {
+      state.SkipWithError(r.error().message.c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(r->data());
+  }
+}
+BENCHMARK(BM_ManagerTpmback)->Unit(benchmark::kMicrosecond);
+
+void BM_BareSwtpmTcti(benchmark::State& state) {
+  run_tcti(state, BareSwtpm::get().tcti);
+}
+BENCHMARK(BM_BareSwtpmTcti)->Unit(benchmark::kMicrosecond);
+
+// libtpms with in-memory "NVRAM": nothing is loaded (a fresh TPM) or kept.
+TPM_RESULT nv_init() {
+  return TPM_SUCCESS;
+}
+TPM_RESULT nv_load(unsigned char**, uint32_t*, uint32_t, const char*) {
+  return TPM_RETRY;
+}
+TPM_RESULT nv_store(const unsigned char*, uint32_t, uint32_t, const char*) {
+  return TPM_SUCCESS;
+}
+TPM_RESULT nv_delete(uint32_t, const char*, TPM_BOOL) {
+  return TPM_SUCCESS;
+}
+
+void BM_InProcessLibtpms(benchmark::State& state) {
+  libtpms_callbacks callbacks{};
+  callbacks.sizeOfStruct = sizeof callbacks;
+  callbacks.tpm_nvram_init = nv_init;
+  callbacks.tpm_nvram_loaddata = nv_load;
+  callbacks.tpm_nvram_storedata = nv_store;
+  callbacks.tpm_nvram_deletename = nv_delete;
+  if (TPMLIB_ChooseTPMVersion(TPMLIB_TPM_VERSION_2) != TPM_SUCCESS ||
+      TPMLIB_RegisterCallbacks(&callbacks) != TPM_SUCCESS || TPMLIB_MainInit() != TPM_SUCCESS) {
+    state.SkipWithError("libtpms did not initialize");
+    return;
+  }
+  unsigned char* response = nullptr;
+  uint32_t response_size = 0;
+  uint32_t buffer_size = 0;
+  std::array<std::uint8_t, 12> command = kStartup;
+  TPMLIB_Process(&response, &response_size, &buffer_size, command.data(),
+                 static_cast<uint32_t>(command.size()));
+  for (auto _ : state) {
+    command = kGetRandom;
+    TPMLIB_Process(&response, &response_size, &buffer_size, command.data(),
+                   static_cast<uint32_t>(command.size()));
+    benchmark::DoNotOptimize(response);
+  }
+  TPMLIB_Terminate();
+  std::free(response);
+}
+BENCHMARK(BM_InProcessLibtpms)->Unit(benchmark::kMicrosecond);
+
+void BM_InstanceStart(benchmark::State& state) {
+  auto& m = ManagedInstance::get();
+  for (auto _ : state) {
+    state.PauseTiming();
+    if (!m.manager.call("vtpm.stop", {{"ref", "bench"}})) {
+      state.SkipWithError("stop failed");
+      break;
+    }
+    state.ResumeTiming();
+    if (!m.manager.call("vtpm.start", {{"ref", "bench"}})) {
+      state.SkipWithError("start failed");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_InstanceStart)->Unit(benchmark::kMillisecond)->Iterations(30);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,293 @@
+// vtpm_managerd + vtpmctl + tpm2-tools, as an administrator uses them
+// (docs/vtpm.md). Each test has its own temporary SHYPE_ROOT; the manager is
+// stopped by pid at the end of every test (also on failure), and its workers
+// die with it (PR_SET_PDEATHSIG). Every wait is bounded (run_process).
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "process.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using shype::testing::ProcessResult;
+using shype::testing::run_process;
+
+std::optional<std::string> on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    const fs::path candidate = fs::path(dir) / program;
+    if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return std::nullopt;
+}
+
+constexpr const char* kPcrValue =
+    "0000000000000000000000000000000000000000000000000000000000000001";
+// sha256(zeros(32) || 00..01): PCR 16 after one extend with kPcrValue.
+constexpr const char* kPcrExtended =
+    "0x90F4B39548DF55AD6187A1D20D731ECEE78C545B94AFD16F42EF7592D99CD365";
+
+class VtpmManagerE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* tool : {"swtpm", "tpm2_startup", "tpm2_pcrextend", "tpm2_pcrread",
+                             "tpm2_nvdefine", "tpm2_nvwrite", "tpm2_nvread", "tpm2_getrandom"}) {
+      if (!on_path(tool)) {
+        GTEST_SKIP() << tool
+                     << " is not installed (scripts/install-deps.sh installs swtpm and "
+                        "tpm2-tools); skipping the vTPM end-to-end tests";
+      }
+    }
+    std::string templ = (fs::temp_directory_path() / "vtpm-e2e-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    root_ = templ;
+    ::setenv("SHYPE_ROOT", root_.c_str(), 1);
+    started_ = true;
+  }
+
+  void TearDown() override {
+    if (!started_) return;
+    stop_manager();
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  ProcessResult managerd(const std::string& command) {
+    auto r = run_process({VTPM_MANAGERD_PATH, command}, std::chrono::seconds(20));
+    if (command == "start" || command == "restart") remember_pid();
+    return r;
+  }
+  void remember_pid() {
+    std::ifstream in(root_ / "run/vtpm/vtpm_managerd.pid");
+    pid_t pid = 0;
+    if (in >> pid && pid > 0) pids_.push_back(pid);
+  }
+  // `vtpm_managerd stop`, then SIGKILL to every manager pid this test
+  // started that is somehow still alive.
+  void stop_manager() {
+    (void)run_process({VTPM_MANAGERD_PATH, "stop"}, std::chrono::seconds(20));
+    for (pid_t pid : pids_) {
+      if (::kill(pid, 0) == 0) ::kill(pid, SIGKILL);
+    }
+    pids_.clear();
+  }
+
+  ProcessResult ctl(std::vector<std::string> args) {
+    args.insert(args.begin(), VTPMCTL_PATH);
+    return run_process(args, std::chrono::seconds(20));
+  }
+  json ctl_json(std::vector<std::string> args) {
+    args.insert(args.begin(), "--json");
+    auto r = ctl(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  }
+  ProcessResult tool(const std::string& name, std::vector<std::string> args,
+                     const std::string& tcti) {
+    args.insert(args.begin(), *on_path(name));
+    args.push_back("--tcti=" + tcti);
+    return run_process(args, std::chrono::seconds(15));
+  }
+  std::string pcr16(const std::string& tcti) {
+    auto r = tool("tpm2_pcrread", {"sha256:16"}, tcti);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const auto at = r.out.find("16: ");
+    return at == std::string::npos ? r.out : r.out.substr(at + 4, 66);
+  }
+  pid_t worker_pid(const std::string& ref) {
+    const json list = ctl_json({"list"});
+    for (const auto& i : list["instances"]) {
+      if (i["name"] == ref || std::to_string(i["instance"].get<int>()) == ref)
+        return i["pid"].get<pid_t>();
+    }
+    return 0;
+  }
+
+  fs::path root_;
+  std::vector<pid_t> pids_;
+  bool started_ = false;
+};
+
+TEST_F(VtpmManagerE2E, PcrsAndNvSurviveStopStartAndManagerRestart) {
+  ASSERT_EQ(managerd("start").exit_code, 0);
+  auto created = ctl({"create", "web", "--instance", "3"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  // Instance 3 is bound to web: db asks for 3 and gets the lowest free one.
+  auto db = ctl_json({"create", "db", "--instance", "3"});
+  EXPECT_EQ(db["instance"], 1);
+  ASSERT_EQ(ctl({"start", "web"}).exit_code, 0);
+  auto tcti = ctl({"tcti", "web"});
+  ASSERT_EQ(tcti.exit_code, 0);
+  const std::string t = tcti.out.substr(0, tcti.out.find('\n'));
+  EXPECT_EQ(t, "swtpm:path=" + (root_ / "run/vtpm/3/tpm.sock").string());
+
+  ASSERT_EQ(tool("tpm2_startup", {"-c"}, t).exit_code, 0);
+  ASSERT_EQ(tool("tpm2_pcrextend", {std::string("16:sha256=") + kPcrValue}, t).exit_code, 0);
+  EXPECT_EQ(pcr16(t), kPcrExtended);
+  ASSERT_EQ(
+      tool("tpm2_nvdefine", {"0x1500016", "-C", "o", "-s", "8", "-a", "ownerread|ownerwrite"}, t)
+          .exit_code,
+      0);
+  const fs::path data = root_ / "nv.in";
+  std::ofstream(data) << "shype-nv";
+  ASSERT_EQ(tool("tpm2_nvwrite", {"0x1500016", "-C", "o", "-i", data.string()}, t).exit_code, 0);
+  const auto nv = [&] { return tool("tpm2_nvread", {"0x1500016", "-C", "o", "-s", "8"}, t).out; };
+  EXPECT_EQ(nv(), "shype-nv");
+
+  ASSERT_EQ(ctl({"stop", "3"}).exit_code, 0);
+  EXPECT_EQ(ctl_json({"list"})["instances"][1]["status"], "stopped");
+  EXPECT_NE(tool("tpm2_getrandom", {"4"}, t).exit_code, 0);  // nobody listens
+  ASSERT_EQ(ctl({"start", "3"}).exit_code, 0);
+  EXPECT_EQ(pcr16(t), kPcrExtended);
+  EXPECT_EQ(nv(), "shype-nv");
+
+  // The manager saves its running instances when it stops and starts them
+  // again when it starts.
+  ASSERT_EQ(managerd("restart").exit_code, 0);
+  EXPECT_EQ(ctl_json({"list"})["instances"][1]["status"], "running");
+  EXPECT_EQ(pcr16(t), kPcrExtended);
+  EXPECT_EQ(nv(), "shype-nv");
+
+  auto deleted = ctl({"delete", "web"});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_FALSE(fs::exists(root_ / "var/lib/vtpm/instances/3"));
+  auto gone = ctl({"tcti", "web"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_EQ(gone.err, "vtpmctl: no vTPM instance is bound to a domain named or with uuid 'web'\n");
+}
+
+TEST_F(VtpmManagerE2E, CrashedWorkerLeavesOthersRunningAndRestartsFromSavedState) {
+  ASSERT_EQ(managerd("start").exit_code, 0);
+  ASSERT_EQ(ctl({"create", "a"}).exit_code, 0);
+  ASSERT_EQ(ctl({"create", "b"}).exit_code, 0);
+  ASSERT_EQ(ctl({"start", "a"}).exit_code, 0);
+  ASSERT_EQ(ctl({"start", "b"}).exit_code, 0);
+  const std::string ta = ctl_json({"tcti", "a"})["tcti"];
+  const std::string tb = ctl_json({"tcti", "b"})["tcti"];
+  for (const auto& t : {ta, tb})
+    ASSERT_EQ(tool("tpm2_startup", {"-c"}, t).exit_code, 0);
+  ASSERT_EQ(tool("tpm2_pcrextend", {std::string("16:sha256=") + kPcrValue}, ta).exit_code, 0);
+  ASSERT_EQ(ctl({"save", "a"}).exit_code, 0);
+  // Extended after the save: lost with the crash.
+  ASSERT_EQ(tool("tpm2_pcrextend", {std::string("16:sha256=") + kPcrValue}, ta).exit_code, 0);
+
+  const pid_t victim = worker_pid("a");
+  ASSERT_GT(victim, 0);
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  std::string status;
+  for (int i = 0; i < 200 && status != "crashed"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    status = ctl_json({"list"})["instances"][0]["status"];
+  }
+  EXPECT_EQ(status, "crashed");
+  EXPECT_EQ(tool("tpm2_getrandom", {"8", "--hex"}, tb).exit_code, 0);  // b is unaffected
+  EXPECT_EQ(ctl_json({"list"})["instances"][1]["status"], "running");
+
+  ASSERT_EQ(ctl({"start", "a"}).exit_code, 0);
+  EXPECT_EQ(pcr16(ta), kPcrExtended);  // the saved state, one extend
+}
+
+TEST_F(VtpmManagerE2E, WorkersAreConfinedToTheirOwnDirectories) {
+  ASSERT_EQ(managerd("start").exit_code, 0);
+  ASSERT_EQ(ctl({"create", "a"}).exit_code, 0);
+  ASSERT_EQ(ctl({"create", "b"}).exit_code, 0);
+  ASSERT_EQ(ctl({"start", "a"}).exit_code, 0);
+  ASSERT_EQ(ctl({"start", "b"}).exit_code, 0);
+  const pid_t a = worker_pid("a");
+  const pid_t b = worker_pid("b");
+  ASSERT_GT(a, 0);
+  ASSERT_GT(b, 0);
+  const auto status_line = [](pid_t pid, const std::string& key) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind(key, 0) == 0) return line;
+    }
+    return std::string();
+  };
+  EXPECT_NE(status_line(a, "NoNewPrivs:").find('1'), std::string::npos);
+  EXPECT_NE(status_line(a, "Seccomp:").find('2'), std::string::npos);  // filter mode
+  // Only its two directories besides stdio (and swtpm's own sockets/lock).
+  EXPECT_FALSE(fs::exists("/proc/" + std::to_string(a) + "/fd/200"));
+  if (::geteuid() == 0) {
+    // Each worker has its own uid, which owns only its own directories.
+    EXPECT_NE(status_line(a, "Uid:"), status_line(b, "Uid:"));
+    struct stat st_a {};
+    struct stat st_b {};
+    ASSERT_EQ(::stat((root_ / "var/lib/vtpm/instances/1/work").c_str(), &st_a), 0);
+    ASSERT_EQ(::stat((root_ / "var/lib/vtpm/instances/2/work").c_str(), &st_b), 0);
+    EXPECT_NE(st_a.st_uid, st_b.st_uid);
+    EXPECT_EQ(st_a.st_mode & 0777, 0700u);
+    EXPECT_NE(status_line(a, "Uid:").find(std::to_string(st_a.st_uid)), std::string::npos);
+    // With every directory above them opened up, a's uid reads a's state
+    // and neither b's state nor the manager's saved copies.
+    if (const auto setpriv = on_path("setpriv")) {
+      for (const fs::path& dir :
+           {root_, root_ / "var", root_ / "var/lib", root_ / "var/lib/vtpm",
+            root_ / "var/lib/vtpm/instances", root_ / "var/lib/vtpm/instances/1",
+            root_ / "var/lib/vtpm/instances/2"}) {
+        ASSERT_EQ(::chmod(dir.c_str(), 0755), 0) << dir;
+      }
+      const auto read_as_a = [&](const std::string& file) {
+        const std::string id = std::to_string(st_a.st_uid);
+        return run_process({*setpriv, "--reuid=" + id, "--regid=" + id, "--clear-groups",
+                            "/bin/cat", (root_ / "var/lib/vtpm/instances" / file).string()},
+                           std::chrono::seconds(10));
+      };
+      EXPECT_EQ(read_as_a("1/work/tpm2-00.permall").exit_code, 0);
+      auto other = read_as_a("2/work/tpm2-00.permall");
+      EXPECT_NE(other.exit_code, 0);
+      EXPECT_NE(other.err.find("Permission denied"), std::string::npos) << other.err;
+      ASSERT_EQ(ctl({"save", "b"}).exit_code, 0);
+      EXPECT_NE(read_as_a("2/saved/tpm2-00.permall").exit_code, 0);
+      EXPECT_NE(read_as_a("1/saved/tpm2-00.permall").exit_code, 0);
+    }
+  } else {
+    GTEST_LOG_(INFO) << "not root: workers share the manager's uid (documented in docs/vtpm.md)";
+  }
+}
+
+TEST_F(VtpmManagerE2E, BadRequestsAreClearErrors) {
+  auto no_manager = ctl({"list"});
+  EXPECT_EQ(no_manager.exit_code, 1);
+  EXPECT_NE(no_manager.err.find("vtpm_managerd is not running"), std::string::npos);
+  ASSERT_EQ(managerd("start").exit_code, 0);
+  auto unknown = ctl({"start", "nosuch"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.err,
+            "vtpmctl: no vTPM instance is bound to a domain named or with uuid 'nosuch'\n");
+  auto number = ctl({"stop", "42"});
+  EXPECT_EQ(number.err, "vtpmctl: no vTPM instance 42\n");
+  auto bad_name = ctl({"create", "bad/name"});
+  EXPECT_EQ(bad_name.exit_code, 1);
+  EXPECT_NE(bad_name.err.find("domain name 'bad/name' is invalid"), std::string::npos);
+  auto bad_instance = ctl({"create", "web", "--instance", "x"});
+  EXPECT_EQ(bad_instance.exit_code, 2);
+  auto as_json = ctl({"--json", "delete", "nosuch"});
+  EXPECT_EQ(as_json.exit_code, 1);
+  auto parsed = json::parse(as_json.out, nullptr, false);
+  ASSERT_TRUE(parsed.is_object());
+  EXPECT_NE(parsed["error"]["message"].get<std::string>().find("nosuch"), std::string::npos);
+  // A second start of the manager is refused politely; status answers.
+  EXPECT_EQ(managerd("start").exit_code, 0);
+  EXPECT_EQ(managerd("status").exit_code, 0);
+}
+
+}  // namespace

@@ -1,0 +1,80 @@
+// The vTPM manager: the registry (registry.hpp) plus the running workers
+// (worker.hpp), behind the JSON-RPC methods vtpm_managerd serves and vtpmctl
+// calls. One thread; every wait is bounded.
+//
+// Methods (params -> result; errors are rpc errors whose message says why):
+//   vtpm.create {name, uuid?, instance?} -> instance object (+ "existing", "requested")
+//   vtpm.list   {}                       -> {"instances": [instance object...]}
+//   vtpm.start  {ref}  vtpm.stop {ref}  vtpm.save {ref}  vtpm.delete {ref}
+//   vtpm.tcti   {ref}                    -> {"instance", "tcti"}
+//   vtpm.info   {}                       -> {"root", "instances", "running"}
+// An instance object: {instance, name, uuid, status: running|stopped|crashed,
+// pid (0 if none), tcti, autostart}. `ref` is an instance number, a domain
+// UUID or a domain name.
+//
+// State: `save` makes the worker write its volatile state and copies the
+// permanent and volatile blobs into saved/ (atomically); `stop` saves, then
+// shuts the worker down; `start` rebuilds the worker's directory from saved/,
+// so an instance always starts from its last save (also after a crash).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <sys/types.h>
+
+#include "rpc/json_rpc.hpp"
+#include "vtpm/layout.hpp"
+#include "vtpm/registry.hpp"
+
+namespace shype::vtpm {
+
+using LogSink = std::function<void(std::string_view)>;
+
+class Manager {
+ public:
+  Manager(Layout layout, LogSink log);
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+  ~Manager();
+
+  // Creates the directories, loads the registry and starts every instance
+  // marked autostart (one that fails is logged, the others still start).
+  [[nodiscard]] acm::Status open();
+  // Saves and stops every running instance, keeping their autostart marks.
+  void shutdown();
+
+  [[nodiscard]] rpc::Result<rpc::Json> call(std::string_view method, const rpc::Json& params);
+
+  // Reaps exited workers (call on SIGCHLD and periodically); a worker that
+  // exited without being stopped is marked crashed.
+  void reap();
+
+  [[nodiscard]] const Registry& registry() const noexcept { return registry_; }
+
+ private:
+  struct Running {
+    pid_t pid = 0;
+  };
+  rpc::Result<rpc::Json> create(const rpc::Json& params);
+  rpc::Result<rpc::Json> start(std::uint32_t instance);
+  rpc::Result<rpc::Json> stop(std::uint32_t instance, bool keep_autostart);
+  rpc::Result<rpc::Json> save(std::uint32_t instance);
+  rpc::Result<rpc::Json> remove(std::uint32_t instance);
+  rpc::Result<Binding> reference(const rpc::Json& params) const;
+  rpc::Json describe(const Binding& binding) const;
+  acm::Status store_registry() const;
+
+  Layout layout_;
+  LogSink log_;
+  Registry registry_;
+  std::map<std::uint32_t, Running> running_;
+  std::map<std::uint32_t, int> crashed_;  // instance -> wait status
+  bool drop_privileges_ = false;
+};
+
+}  // namespace shype::vtpm

@@ -1,0 +1,249 @@
+// vtpm_managerd start [--foreground] | stop | restart | status
+// The vTPM manager daemon under $SHYPE_ROOT (layout.hpp): serves vtpmctl on
+// run/vtpm/vtpm_managerd.sock with shype's JSON-RPC (toolstack/rpc) and has
+// the life cycle every shype daemon shares (hypervisor/daemon).
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <filesystem>
+#include <list>
+#include <string>
+#include <string_view>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/daemon.hpp"
+#include "rpc/json_rpc.hpp"
+#include "vtpm/layout.hpp"
+#include "vtpm/manager.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using shype::rpc::Json;
+
+shype::daemon::Identity identity(const shype::vtpm::Layout& layout) {
+  return {"vtpm_managerd", layout.lock, layout.pid, layout.socket};
+}
+
+bool answers(const shype::vtpm::Layout& layout) {
+  auto client = shype::rpc::Client::connect(layout.socket, std::chrono::milliseconds(2000));
+  return client && client->call("vtpm.info").has_value();
+}
+
+// One line per event, "2026-01-31T12:00:00Z text"; stderr too in the
+// foreground. A log that cannot be written is ignored.
+class LogFile {
+ public:
+  LogFile(const fs::path& path, bool also_stderr) : also_stderr_(also_stderr) {
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  }
+  LogFile(const LogFile&) = delete;
+  LogFile& operator=(const LogFile&) = delete;
+  ~LogFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  void write(std::string_view text) const {
+    char stamp[32];
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    ::gmtime_r(&now, &utc);
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ ", &utc);
+    const std::string line = std::string(stamp) + std::string(text) + "\n";
+    if (fd_ >= 0) (void)!::write(fd_, line.data(), line.size());
+    if (also_stderr_) (void)!::write(2, line.data(), line.size());
+  }
+
+ private:
+  int fd_ = -1;
+  bool also_stderr_ = false;
+};
+
+int serve(const shype::vtpm::Layout& layout, shype::daemon::ReadyReport& report) {
+  const auto id = identity(layout);
+  std::error_code ec;
+  fs::create_directories(layout.run_dir, ec);
+  auto lock = shype::daemon::InstanceLock::acquire(id);
+  if (!lock) {
+    report.failed(lock.error().message);
+    if (report.foreground()) shype::daemon::say(id, lock.error().message);
+    return 1;
+  }
+  LogFile log(layout.log, report.foreground());
+  log.write("starting under " + layout.root.string());
+  // SIGCHLD (a worker exited) and the stop signals arrive on one descriptor.
+  sigset_t signals;
+  ::sigemptyset(&signals);
+  ::sigaddset(&signals, SIGTERM);
+  ::sigaddset(&signals, SIGINT);
+  ::sigaddset(&signals, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  const int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  shype::vtpm::Manager manager(layout, [&log](std::string_view text) { log.write(text); });
+  if (auto opened = manager.open(); !opened) {
+    log.write("error: " + opened.error().to_string());
+    report.failed(opened.error().to_string());
+    if (report.foreground()) shype::daemon::say(id, opened.error().to_string());
+    return 1;
+  }
+  auto listener = shype::rpc::listen_unix(layout.socket);
+  if (!listener) {
+    log.write("error: " + listener.error());
+    report.failed(listener.error());
+    return 1;
+  }
+  if (auto written = shype::daemon::write_pid(id); !written) {
+    report.failed(written.error().to_string());
+    return 1;
+  }
+  log.write("serving vtpmctl on " + layout.socket.string());
+  report.ready();
+  if (report.foreground())
+    shype::daemon::say(id, "running (pid " + std::to_string(::getpid()) + ")");
+
+  std::list<shype::rpc::ServerConnection> clients;
+  const uid_t server_uid = ::geteuid();
+  bool stopping = false;
+  while (!stopping) {
+    std::vector<pollfd> fds;
+    fds.push_back({*listener, POLLIN, 0});
+    fds.push_back({signal_fd, POLLIN, 0});
+    for (const auto& c : clients) {
+      fds.push_back({c.fd(), static_cast<short>(POLLIN | (c.wants_write() ? POLLOUT : 0)), 0});
+    }
+    const int ready = ::poll(fds.data(), fds.size(), 1000);
+    if (ready < 0 && errno != EINTR) break;
+    if (fds[1].revents != 0) {
+      signalfd_siginfo info{};
+      while (::read(signal_fd, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo != SIGCHLD) stopping = true;
+      }
+      manager.reap();
+    }
+    if (fds[0].revents != 0) {
+      for (;;) {
+        const int fd = ::accept4(*listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) break;
+        const auto peer = shype::rpc::peer_credentials(fd);
+        if (!peer || !shype::rpc::peer_allowed(*peer, server_uid)) {
+          shype::rpc::ServerConnection refused(fd, peer.value_or(shype::rpc::PeerCredentials{}));
+          refused.send(shype::rpc::make_response(
+              nullptr, shype::rpc::fail("permission denied: vtpm_managerd serves only root",
+                                        nullptr, shype::rpc::ErrorCode::permission)));
+          continue;
+        }
+        clients.emplace_back(fd, *peer);
+      }
+    }
+    std::size_t index = 2;
+    for (auto it = clients.begin(); it != clients.end(); ++index) {
+      const short revents = index < fds.size() ? fds[index].revents : 0;
+      bool keep = true;
+      if ((revents & POLLOUT) != 0) keep = it->flush();
+      if (keep && (revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+        std::vector<std::string> lines;
+        keep = it->read_lines(lines);
+        for (const auto& line : lines) {
+          Json request = Json::parse(line, nullptr, false);
+          if (request.is_discarded() || !request.is_object() || !request.contains("method") ||
+              !request["method"].is_string()) {
+            it->send(shype::rpc::make_response(
+                request.is_object() ? request.value("id", Json()) : Json(),
+                shype::rpc::fail("malformed request", nullptr,
+                                 request.is_discarded() ? shype::rpc::ErrorCode::parse_error
+                                                        : shype::rpc::ErrorCode::invalid_request)));
+            continue;
+          }
+          const Json params = request.value("params", Json::object());
+          auto outcome = manager.call(request["method"].get<std::string>(), params);
+          if (request.contains("id")) it->send(shype::rpc::make_response(request["id"], outcome));
+        }
+      }
+      it = keep ? std::next(it) : clients.erase(it);
+    }
+  }
+  log.write("stopping: saving and stopping the running instances");
+  manager.shutdown();
+  ::close(*listener);
+  ::unlink(layout.socket.c_str());
+  ::unlink(layout.pid.c_str());
+  log.write("stopped");
+  return 0;
+}
+
+int usage(int status) {
+  std::fprintf(status == 0 ? stdout : stderr,
+               "usage: vtpm_managerd start [--foreground] | stop | restart | status\n"
+               "  start     start the vTPM manager under $SHYPE_ROOT (default /)\n"
+               "  stop      save and stop every running instance, then stop the manager\n"
+               "  restart   stop, then start (running instances start again)\n"
+               "  status    exit 0 if the manager runs and answers, 3 if not\n"
+               "log: $SHYPE_ROOT/var/log/vtpm/vtpm_managerd.log\n");
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const shype::vtpm::Layout layout(shype::vtpm::root_from_environment());
+    if (argc < 2) return usage(2);
+    const std::string_view command = argv[1];
+    if (command == "--help" || command == "-h" || command == "help") return usage(0);
+    bool foreground = false;
+    for (int i = 2; i < argc; ++i) {
+      if (std::string_view(argv[i]) == "--foreground" && command == "start") {
+        foreground = true;
+      } else {
+        std::fprintf(stderr, "vtpm_managerd: unknown option '%s'\n", argv[i]);
+        return usage(2);
+      }
+    }
+    const auto id = identity(layout);
+    std::error_code ec;
+    fs::create_directories(layout.run_dir, ec);
+    shype::daemon::StartOptions options;
+    options.foreground = foreground;
+    options.answers = [&] { return answers(layout); };
+    const auto run = [&](shype::daemon::ReadyReport& report) { return serve(layout, report); };
+    if (command == "start") {
+      if (shype::daemon::lock_held(id)) {
+        shype::daemon::say(id, "already running");
+        return 0;
+      }
+      return shype::daemon::start(id, options, run);
+    }
+    if (command == "stop") return shype::daemon::stop(id);
+    if (command == "restart") {
+      if (shype::daemon::stop(id) != 0) return 1;
+      return shype::daemon::start(id, options, run);
+    }
+    if (command == "status") {
+      return shype::daemon::status(id, [&]() -> shype::acm::Result<std::string> {
+        auto client = shype::rpc::Client::connect(layout.socket, std::chrono::milliseconds(2000));
+        if (!client)
+          return shype::acm::make_error(shype::acm::Errc::io_error, client.error().message);
+        auto info = client->call("vtpm.info");
+        if (!info) return shype::acm::make_error(shype::acm::Errc::io_error, info.error().message);
+        return std::to_string(info->value("running", 0)) + " of " +
+               std::to_string(info->value("instances", 0)) + " instances running";
+      });
+    }
+    std::fprintf(stderr, "vtpm_managerd: unknown command '%s'\n", argv[1]);
+    return usage(2);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vtpm_managerd: %s\n", e.what());
+    return 1;
+  }
+}
