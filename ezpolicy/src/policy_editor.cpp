@@ -166,16 +166,12 @@ acm::Status PolicyEditor::commit(acm::PolicyModel next, std::string what) {
   if (next == current_) return {};
   acm::Diagnostics findings = acm::check_policy(next);
   if (findings.has_errors()) {
+    // Each line names its own file and line; the error itself has none.
     std::string message = what + " is refused:";
-    acm::SourceLocation where;
-    bool first = true;
     for (const acm::Diagnostic& d : findings.items()) {
-      if (d.severity != acm::Severity::error) continue;
-      if (first) where = d.where;
-      first = false;
-      message += "\n" + d.to_string();
+      if (d.severity == acm::Severity::error) message += "\n" + d.to_string();
     }
-    return make_error(Errc::semantic_error, std::move(message), std::move(where));
+    return make_error(Errc::semantic_error, std::move(message));
   }
   undo_.push_back(Step{std::move(current_), current_id_, std::move(what)});
   if (undo_.size() > kMaxUndoSteps) undo_.erase(undo_.begin());
