@@ -58,10 +58,13 @@ NamedItem type_ref(std::string_view name) {
 // each label's list and, for CHWALL, each conflict set's.
 template <typename Edit>
 void for_each_reference(acm::PolicyModel& model, TypeKind kind, Edit edit) {
-  for (acm::Label& label : model.vm_labels) edit(*label_types(label, kind));
-  for (acm::Label& label : model.resource_labels) edit(*label_types(label, kind));
+  for (acm::Label& label : model.vm_labels)
+    edit(*label_types(label, kind));
+  for (acm::Label& label : model.resource_labels)
+    edit(*label_types(label, kind));
   if (kind == TypeKind::chwall && model.chwall) {
-    for (acm::ConflictSet& set : model.chwall->conflict_sets) edit(set.types);
+    for (acm::ConflictSet& set : model.chwall->conflict_sets)
+      edit(set.types);
   }
 }
 
@@ -242,8 +245,8 @@ acm::Status PolicyEditor::rename_type(TypeKind kind, std::string_view old_name,
       if (ref.name == old_name) ref.name = std::string(new_name);
     }
   });
-  return commit(std::move(next), std::string("Rename ") + to_string(kind) + " type " +
-                                     q(old_name) + " to " + q(new_name));
+  return commit(std::move(next), std::string("Rename ") + to_string(kind) + " type " + q(old_name) +
+                                     " to " + q(new_name));
 }
 
 acm::Status PolicyEditor::delete_type(TypeKind kind, std::string_view name) {
@@ -371,8 +374,8 @@ acm::Status PolicyEditor::replace_label_type(LabelKind kind, std::string_view la
   }
   *it = type_ref(new_type);
   return commit(std::move(next), std::string("Replace ") + to_string(type_kind) + " type " +
-                                     q(old_type) + " by " + q(new_type) + " in " +
-                                     to_string(kind) + " label " + q(label_name));
+                                     q(old_type) + " by " + q(new_type) + " in " + to_string(kind) +
+                                     " label " + q(label_name));
 }
 
 // --- conflict sets ------------------------------------------------------------
@@ -458,7 +461,8 @@ acm::Status PolicyEditor::remove_conflict_members(std::size_t index,
   for (const std::string& t : types) {
     auto it = find_item((*set)->types, t);
     if (it == (*set)->types.end()) {
-      return make_error(Errc::not_found, "conflict set " + q((*set)->name) + " has no type " + q(t));
+      return make_error(Errc::not_found,
+                        "conflict set " + q((*set)->name) + " has no type " + q(t));
     }
     (*set)->types.erase(it);
   }

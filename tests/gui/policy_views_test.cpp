@@ -1,8 +1,9 @@
 // The policy view's wx-free parts: Problems of a refined policy and Explain
 // on any policy model.
+#include "ezpolicy/gui/policy_views.hpp"
+
 #include <gtest/gtest.h>
 
-#include "ezpolicy/gui/policy_views.hpp"
 #include "ezpolicy/gui/workload_views.hpp"
 
 namespace shype::ezpolicy::gui::policy_views_test {
@@ -23,7 +24,8 @@ TEST(PolicyViews, ProblemsAreTheCoresWarnings) {
   ASSERT_TRUE(editor.add_label(LabelKind::vm, "Empty"));
   auto problems = find_policy_problems(editor);
   ASSERT_EQ(problems.size(), 2u);
-  for (const Problem& p : problems) EXPECT_EQ(p.severity, ProblemSeverity::warning);
+  for (const Problem& p : problems)
+    EXPECT_EQ(p.severity, ProblemSeverity::warning);
   EXPECT_NE(problems[0].message.find("'Solo' has a single type"), std::string::npos);
   EXPECT_NE(problems[1].message.find("'Empty'"), std::string::npos);
   EXPECT_EQ(vm_label_names(editor.policy()).back(), "Empty");

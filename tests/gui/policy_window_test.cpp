@@ -9,6 +9,7 @@
 #include <wx/accel.h>
 #include <wx/choice.h>
 #include <wx/listbox.h>
+#include <wx/notebook.h>
 #include <wx/stattext.h>
 #include <wx/textctrl.h>
 
@@ -71,7 +72,8 @@ void choose(wxChoice* choice, const char* entry) {
 
 std::vector<std::string> entries(wxListBox* list) {
   std::vector<std::string> out;
-  for (unsigned i = 0; i < list->GetCount(); ++i) out.push_back(list->GetString(i).ToStdString());
+  for (unsigned i = 0; i < list->GetCount(); ++i)
+    out.push_back(list->GetString(i).ToStdString());
   return out;
 }
 
@@ -176,10 +178,9 @@ TEST_F(PolicyWindow, RenameAddConflictSetSetFromPolicySaveDiffersExactlyAsExpect
   auto saved = acm::xml::load_policy_file(policy_file_);
   ASSERT_TRUE(saved) << saved.error().to_string();
   const std::string text = read(policy_file_);
-  auto compiled =
-      acm::compile_policy(saved->model, std::span<const std::uint8_t>(
-                                            reinterpret_cast<const std::uint8_t*>(text.data()),
-                                            text.size()));
+  auto compiled = acm::compile_policy(
+      saved->model, std::span<const std::uint8_t>(
+                        reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   ASSERT_TRUE(compiled) << compiled.error().to_string();
 
   // Exactly the four changes, applied by hand to the original.
@@ -250,7 +251,8 @@ TEST_F(PolicyWindow, AnInvalidOperationShowsTheCoresReasonAndUndoRestores) {
 
 TEST_F(PolicyWindow, AMalformedPolicyShowsFileLineAndOpensNoView) {
   const auto bad = root_.path() / "bad.xml";
-  std::ofstream(bad) << "<?xml version=\"1.0\"?>\n<SecurityPolicyDefinition xmlns=\"http://www.ibm.com\">\n<PolicyHeader>\n";
+  std::ofstream(bad)
+      << "<?xml version=\"1.0\"?>\n<SecurityPolicyDefinition xmlns=\"http://www.ibm.com\">\n<PolicyHeader>\n";
   view_ = open(bad);
   EXPECT_EQ(view_, nullptr);
   ASSERT_EQ(prompter_.errors.size(), 1u);

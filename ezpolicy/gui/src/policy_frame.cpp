@@ -61,7 +61,8 @@ std::string joined(const std::vector<acm::NamedItem>& items) {
 void fill(wxListBox* list, const std::vector<std::string>& entries) {
   const int old = list->GetSelection();
   list->Clear();
-  for (const std::string& e : entries) list->Append(to_wx(e));
+  for (const std::string& e : entries)
+    list->Append(to_wx(e));
   if (old != wxNOT_FOUND && !entries.empty()) {
     list->SetSelection(std::min(old, static_cast<int>(entries.size()) - 1));
   }
@@ -69,13 +70,15 @@ void fill(wxListBox* list, const std::vector<std::string>& entries) {
 
 std::vector<std::string> item_names(const std::vector<acm::NamedItem>& items) {
   std::vector<std::string> out;
-  for (const acm::NamedItem& i : items) out.push_back(i.name);
+  for (const acm::NamedItem& i : items)
+    out.push_back(i.name);
   return out;
 }
 
 std::vector<std::string> label_names(const std::vector<acm::Label>& labels) {
   std::vector<std::string> out;
-  for (const acm::Label& l : labels) out.push_back(l.name);
+  for (const acm::Label& l : labels)
+    out.push_back(l.name);
   return out;
 }
 
@@ -154,7 +157,8 @@ void PolicyFrame::build_layout() {
     }
     sizer->Add(lists, 1, wxEXPAND);
     auto* row = new wxBoxSizer(wxHORIZONTAL);
-    for (const auto& [id, text] : commands) add_button(page, row, id, text);
+    for (const auto& [id, text] : commands)
+      add_button(page, row, id, text);
     sizer->Add(row, 0);
     page->SetSizer(sizer);
     pages_->AddPage(page, title);
@@ -162,9 +166,9 @@ void PolicyFrame::build_layout() {
   };
   ste_ = make_page("STE types", false,
                    {{kSteAdd, "Add..."}, {kSteRename, "Rename..."}, {kSteDelete, "Delete"}});
-  chwall_ = make_page(
-      "Chinese Wall types", false,
-      {{kChwallAdd, "Add..."}, {kChwallRename, "Rename..."}, {kChwallDelete, "Delete"}});
+  chwall_ =
+      make_page("Chinese Wall types", false,
+                {{kChwallAdd, "Add..."}, {kChwallRename, "Rename..."}, {kChwallDelete, "Delete"}});
   vm_ = make_page("VM labels", true,
                   {{kVmAdd, "Add..."},
                    {kVmRename, "Rename..."},
@@ -249,9 +253,11 @@ void PolicyFrame::refresh() {
   header_->SetLabel(to_wx(head));
   const std::vector<std::string> vms = vm_label_names(p);
   bootstrap_->Clear();
-  for (const std::string& name : vms) bootstrap_->Append(to_wx(name));
+  for (const std::string& name : vms)
+    bootstrap_->Append(to_wx(name));
   bootstrap_->SetStringSelection(to_wx(p.bootstrap.name));
-  for (wxButton* b : buttons_) b->Enable(open);
+  for (wxButton* b : buttons_)
+    b->Enable(open);
   bootstrap_->Enable(open);
 
   problems_->Clear();
@@ -263,7 +269,8 @@ void PolicyFrame::refresh() {
   for (wxChoice* choice : {explain_first_, explain_second_}) {
     const wxString old = choice->GetStringSelection();
     choice->Clear();
-    for (const std::string& name : vms) choice->Append(to_wx(name));
+    for (const std::string& name : vms)
+      choice->Append(to_wx(name));
     if (!old.empty()) choice->SetStringSelection(old);
   }
   refreshing_ = false;
@@ -275,12 +282,12 @@ void PolicyFrame::refresh() {
   bar->Enable(kPolicyDeploy, open);
   bar->Enable(kPolicyUndo, editor_.can_undo());
   bar->Enable(kPolicyRedo, editor_.can_redo());
-  bar->SetLabel(kPolicyUndo, to_wx(editor_.can_undo() ? "&Undo " + editor_.undo_description() +
-                                                            "\tCtrl+Z"
-                                                      : std::string("&Undo\tCtrl+Z")));
-  bar->SetLabel(kPolicyRedo, to_wx(editor_.can_redo() ? "Re&do " + editor_.redo_description() +
-                                                            "\tCtrl+Y"
-                                                      : std::string("Re&do\tCtrl+Y")));
+  bar->SetLabel(kPolicyUndo,
+                to_wx(editor_.can_undo() ? "&Undo " + editor_.undo_description() + "\tCtrl+Z"
+                                         : std::string("&Undo\tCtrl+Z")));
+  bar->SetLabel(kPolicyRedo,
+                to_wx(editor_.can_redo() ? "Re&do " + editor_.redo_description() + "\tCtrl+Y"
+                                         : std::string("Re&do\tCtrl+Y")));
   update_title();
 }
 
@@ -356,8 +363,7 @@ std::string PolicyFrame::selected(const PolicyListPage& page) const {
   return to_utf8(page.items->GetStringSelection());
 }
 
-std::optional<std::string> PolicyFrame::ask(const std::string& caption,
-                                            const std::string& message,
+std::optional<std::string> PolicyFrame::ask(const std::string& caption, const std::string& message,
                                             const std::string& initial) {
   auto text = prompter_.ask_text(caption, message, initial);
   if (!text || text->empty()) return std::nullopt;
@@ -445,7 +451,8 @@ void PolicyFrame::types_command(int id, TypeKind kind) {
   const std::string current = selected(page);
   if (id == kSteAdd || id == kChwallAdd) {
     auto name = ask(caption, "Name of the new " + what + ":");
-    if (name) report(editor_.add_type(kind, *name), caption, "Could not add " + what + " " + pq(*name));
+    if (name)
+      report(editor_.add_type(kind, *name), caption, "Could not add " + what + " " + pq(*name));
     return;
   }
   if (current.empty()) {
@@ -453,9 +460,9 @@ void PolicyFrame::types_command(int id, TypeKind kind) {
     return;
   }
   if (id == kSteRename || id == kChwallRename) {
-    auto name = ask(caption, "New name of " + what + " " + pq(current) +
-                                 " (labels and conflict sets follow):",
-                    current);
+    auto name = ask(
+        caption,
+        "New name of " + what + " " + pq(current) + " (labels and conflict sets follow):", current);
     if (name) {
       report(editor_.rename_type(kind, current, *name), caption,
              "Could not rename " + what + " " + pq(current) + " to " + pq(*name));
@@ -471,8 +478,9 @@ void PolicyFrame::vm_command(int id) {
   const std::string current = selected(vm_);
   if (id == kVmAdd) {
     auto name = ask(caption, "Name of the new VM label:");
-    if (name) report(editor_.add_label(LabelKind::vm, *name), caption,
-                     "Could not add VM label " + pq(*name));
+    if (name)
+      report(editor_.add_label(LabelKind::vm, *name), caption,
+             "Could not add VM label " + pq(*name));
     return;
   }
   if (current.empty()) {
@@ -495,8 +503,8 @@ void PolicyFrame::vm_command(int id) {
     case kVmAddSte:
     case kVmAddChwall: {
       const TypeKind kind = id == kVmAddSte ? TypeKind::ste : TypeKind::chwall;
-      auto type = ask(caption, std::string(to_string(kind)) + " type to add to VM label " +
-                                   pq(current) + ":");
+      auto type = ask(
+          caption, std::string(to_string(kind)) + " type to add to VM label " + pq(current) + ":");
       if (type) {
         report(editor_.add_label_type(LabelKind::vm, current, kind, *type), caption,
                "Could not add " + std::string(to_string(kind)) + " type " + pq(*type) +
@@ -565,13 +573,12 @@ void PolicyFrame::conflict_command(int id) {
   if (id == kSetAdd) {
     auto name = ask(caption, "Name of the new conflict set:");
     if (!name) return;
-    auto types = ask(caption, "Chinese Wall types of conflict set " + pq(*name) +
-                                  " (separated by commas):");
+    auto types =
+        ask(caption, "Chinese Wall types of conflict set " + pq(*name) + " (separated by commas):");
     if (!types) return;
     auto added = editor_.add_conflict_set(*name, split_names(*types));
     if (!added) {
-      report(tl::unexpected(added.error()), caption,
-             "Could not add conflict set " + pq(*name));
+      report(tl::unexpected(added.error()), caption, "Could not add conflict set " + pq(*name));
     } else {
       refresh();
       sets_.items->SetSelection(static_cast<int>(*added));
@@ -639,9 +646,9 @@ void PolicyFrame::header_command(int id) {
       break;
     }
     case kHeaderFromPolicy: {
-      const std::string initial = h.from_policy ? h.from_policy->name + " " +
-                                                      h.from_policy->version.to_string()
-                                                : h.name + " " + h.version.to_string();
+      const std::string initial =
+          h.from_policy ? h.from_policy->name + " " + h.from_policy->version.to_string()
+                        : h.name + " " + h.version.to_string();
       auto text = prompter_.ask_text(
           caption,
           "FromPolicy for a run-time update: the active policy's name and version "
@@ -704,9 +711,9 @@ bool PolicyFrame::save_policy() {
 
 bool PolicyFrame::save_policy_as() {
   if (!editor_.has_policy()) return false;
-  auto path = prompter_.choose_file_to_save(FileRequest{
-      "Save the security policy as", editor_.file().parent_path().string(),
-      acm::policy_file_path(editor_.policy().header.name), kPolicyWildcard});
+  auto path = prompter_.choose_file_to_save(
+      FileRequest{"Save the security policy as", editor_.file().parent_path().string(),
+                  acm::policy_file_path(editor_.policy().header.name), kPolicyWildcard});
   if (!path) return false;
   if (!report(editor_.save(*path), "Save Policy", "Could not save " + *path)) return false;
   SetStatusText(to_wx("Saved " + *path));
@@ -733,25 +740,26 @@ void PolicyFrame::deploy() {
   DeployOutcome outcome;
   {
     wxBusyCursor busy;
-    outcome = deploy_policy(DeployRequest{
-        root_, xml, "/etc/xen/acm-security/policies/" + acm::policy_file_path(name),
-        std::chrono::seconds(60)});
+    outcome = deploy_policy(
+        DeployRequest{root_, xml, "/etc/xen/acm-security/policies/" + acm::policy_file_path(name),
+                      std::chrono::seconds(60)});
   }
   std::string message = outcome.message;
-  for (const std::string& warning : outcome.warnings) message += "\nWarning: " + warning;
+  for (const std::string& warning : outcome.warnings)
+    message += "\nWarning: " + warning;
   if (outcome.ok) {
-    prompter_.show_info(kCaption, "xend's answer for policy '" + name + "' (" + path.string() +
-                                      "):\n\n" + message);
+    prompter_.show_info(
+        kCaption, "xend's answer for policy '" + name + "' (" + path.string() + "):\n\n" + message);
   } else {
-    prompter_.show_error(kCaption, "xend did not set policy '" + name + "' (" + path.string() +
-                                       "):\n\n" + message);
+    prompter_.show_error(
+        kCaption, "xend did not set policy '" + name + "' (" + path.string() + "):\n\n" + message);
   }
 }
 
 bool PolicyFrame::settle_unsaved_changes(const std::string& caption) {
   if (!editor_.modified()) return true;
-  switch (prompter_.ask(caption, "Save the changes to " + editor_.file().string() + " first?",
-                        true)) {
+  switch (
+      prompter_.ask(caption, "Save the changes to " + editor_.file().string() + " first?", true)) {
     case Answer::yes:
       return save_policy();
     case Answer::no:

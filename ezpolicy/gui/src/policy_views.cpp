@@ -13,7 +13,8 @@ std::vector<Problem> find_policy_problems(const PolicyEditor& editor) {
     std::size_t start = 0;
     while (start <= text.size()) {
       const std::size_t end = std::min(text.find('\n', start), text.size());
-      if (end > start) problems.push_back({ProblemSeverity::error, text.substr(start, end - start)});
+      if (end > start)
+        problems.push_back({ProblemSeverity::error, text.substr(start, end - start)});
       start = end + 1;
     }
     return problems;
@@ -27,7 +28,8 @@ std::vector<Problem> find_policy_problems(const PolicyEditor& editor) {
 std::vector<std::string> vm_label_names(const acm::PolicyModel& model) {
   std::vector<std::string> names;
   names.reserve(model.vm_labels.size());
-  for (const acm::Label& label : model.vm_labels) names.push_back(label.name);
+  for (const acm::Label& label : model.vm_labels)
+    names.push_back(label.name);
   return names;
 }
 

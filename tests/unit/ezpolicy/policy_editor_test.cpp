@@ -20,7 +20,8 @@ const std::string kMytest = std::string(SHYPE_SOURCE_DIR) + "/policies/mytest-se
 
 Names names(const std::vector<acm::NamedItem>& items) {
   Names out;
-  for (const auto& i : items) out.push_back(i.name);
+  for (const auto& i : items)
+    out.push_back(i.name);
   return out;
 }
 
@@ -109,8 +110,7 @@ TEST_F(PolicyEditorTest, AddTypeAndDuplicatesAndBadNames) {
   EXPECT_EQ(dup.error().message, "CHWALL type 'A-Bank' already exists");
   auto colon = editor.add_type(TypeKind::chwall, "a:b");
   ASSERT_FALSE(colon);
-  EXPECT_NE(colon.error().message.find("contains ':'"), std::string::npos)
-      << colon.error().message;
+  EXPECT_NE(colon.error().message.find("contains ':'"), std::string::npos) << colon.error().message;
   EXPECT_EQ(editor.undo_steps(), 1u);
 }
 
