@@ -89,7 +89,7 @@ class PolicyWindow : public ::testing::Test {
   void TearDown() override {
     EXPECT_TRUE(prompter_.script_done()) << "not every scripted answer was asked for";
     if (view_ != nullptr) view_->Destroy();
-    main_->Destroy();
+    if (main_ != nullptr) main_->Destroy();
     pump();
   }
 
@@ -247,6 +247,31 @@ TEST_F(PolicyWindow, AnInvalidOperationShowsTheCoresReasonAndUndoRestores) {
   press_shortcut(view_, 'Y', wxACCEL_CTRL);
   EXPECT_EQ(entries(view_->vm_page().members),
             (std::vector<std::string>{"STE: AutoCorp", "CHWALL: AutoCorp", "CHWALL: A-Bank"}));
+}
+
+TEST_F(PolicyWindow, ClosingWithUnsavedChangesAsksInTheViewAndOnExit) {
+  view_ = open(policy_file_);
+  ASSERT_NE(view_, nullptr);
+  button(kHeaderMakeUpdate);
+  // Exit of the main window asks the view first; Cancel keeps both.
+  prompter_.answer(Answer::cancel);
+  EXPECT_FALSE(main_->Close());
+  pump();
+  EXPECT_TRUE(view_->IsShown());
+  EXPECT_TRUE(main_->IsShown());
+  ASSERT_FALSE(prompter_.questions.empty());
+  EXPECT_NE(prompter_.questions.back().find("Save the changes to " + policy_file_.string()),
+            std::string::npos)
+      << prompter_.questions.back();
+  // Yes saves the policy, then both close.
+  prompter_.answer(Answer::yes);
+  EXPECT_TRUE(main_->Close());
+  view_ = nullptr;
+  main_ = nullptr;
+  pump();
+  auto saved = acm::xml::load_policy_file(policy_file_);
+  ASSERT_TRUE(saved) << saved.error().to_string();
+  EXPECT_EQ(saved->model.header.version, (acm::PolicyVersion{1, 1}));
 }
 
 TEST_F(PolicyWindow, AMalformedPolicyShowsFileLineAndOpensNoView) {

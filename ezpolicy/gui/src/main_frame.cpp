@@ -1043,6 +1043,14 @@ void MainFrame::show_about() {
 }
 
 void MainFrame::on_close(wxCloseEvent& event) {
+  // Open policy views first: each asks about its own unsaved changes.
+  for (wxWindow* child : GetChildren()) {
+    auto* view = dynamic_cast<PolicyFrame*>(child);
+    if (view != nullptr && event.CanVeto() && !view->Close()) {
+      event.Veto();
+      return;
+    }
+  }
   if (event.CanVeto() && !settle_unsaved_changes("Exit")) {
     event.Veto();
     return;
