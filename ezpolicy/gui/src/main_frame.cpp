@@ -25,6 +25,7 @@
 #include "acm/policy_model.hpp"
 #include "ezpolicy/gui/deploy.hpp"
 #include "ezpolicy/gui/help_text.hpp"
+#include "ezpolicy/gui/policy_frame.hpp"
 #include "ezpolicy/gui/workload_views.hpp"
 #include "ezpolicy/translator.hpp"
 #include "ezpolicy/wld_file.hpp"
@@ -110,6 +111,9 @@ void MainFrame::build_menus() {
   file->Append(kIdSave, "&Save Workload Definition\tCtrl+S");
   file->Append(kIdSaveAs, "Save Workload Definition &as...\tAlt+S");
   file->AppendSeparator();
+  file->Append(kIdOpenPolicy, "Open &Policy (XML)...",
+               "Open an existing XML security policy to refine its types, labels and "
+               "conflict sets");
   file->Append(kIdSavePolicy, "Save as Xen ACM Security &Policy...\tAlt+T");
   file->Append(kIdDeploy, "&Deploy Policy to xend...",
                "Save as Xen ACM Security Policy, then set it as the running policy (xm setpolicy)");
@@ -577,6 +581,9 @@ void MainFrame::on_command(wxCommandEvent& event) {
     case kIdOpen:
       open_definition();
       break;
+    case kIdOpenPolicy:
+      open_policy_dialog();
+      break;
     case kIdSave:
       (void)save_definition();
       break;
@@ -860,6 +867,23 @@ bool MainFrame::settle_unsaved_changes(const std::string& caption) {
   return false;
 }
 
+PolicyFrame* MainFrame::open_policy(const std::string& path) {
+  auto* frame = new PolicyFrame(this, prompter_, root_);
+  if (!frame->open_policy(path)) {
+    frame->Destroy();
+    return nullptr;
+  }
+  frame->Show();
+  return frame;
+}
+
+void MainFrame::open_policy_dialog() {
+  auto path = prompter_.choose_file_to_open(
+      FileRequest{"Select an XML security policy to refine", "", "",
+                  "XML security policies (*.xml)|*.xml|All files (*)|*"});
+  if (path) (void)open_policy(*path);
+}
+
 void MainFrame::new_definition() {
   if (!settle_unsaved_changes("New")) return;
   if (!report(editor_.reset(WorkloadDefinition::initial()), "New", "Could not start anew")) return;
@@ -1019,6 +1043,14 @@ void MainFrame::show_about() {
 }
 
 void MainFrame::on_close(wxCloseEvent& event) {
+  // Open policy views first: each asks about its own unsaved changes.
+  for (wxWindow* child : GetChildren()) {
+    auto* view = dynamic_cast<PolicyFrame*>(child);
+    if (view != nullptr && event.CanVeto() && !view->Close()) {
+      event.Veto();
+      return;
+    }
+  }
   if (event.CanVeto() && !settle_unsaved_changes("Exit")) {
     event.Veto();
     return;

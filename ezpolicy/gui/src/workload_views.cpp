@@ -130,6 +130,18 @@ acm::Result<Explanation> explain(const WorkloadDefinition& definition, std::stri
           Errc::not_found, "'" + std::string(name) + "' is not a workload type of this definition");
     }
   }
+  return explain_policy(model, first, second);
+}
+
+acm::Result<Explanation> explain_policy(const acm::PolicyModel& model, std::string_view first,
+                                        std::string_view second) {
+  const std::array<std::string_view, 2> asked{first, second};
+  for (std::string_view name : asked) {
+    if (model.find_vm_label(name) == nullptr) {
+      return acm::make_error(Errc::not_found,
+                             "'" + std::string(name) + "' is not a VM label of this policy");
+    }
+  }
   auto compiled = acm::compile_policy(model, {});
   if (!compiled) return tl::unexpected(compiled.error());
   const auto ssid_first = compiled->numbering.vm_label_ssidref(first);

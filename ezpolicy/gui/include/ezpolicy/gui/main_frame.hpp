@@ -35,6 +35,8 @@ class wxTextCtrl;
 
 namespace shype::ezpolicy::gui {
 
+class PolicyFrame;
+
 // Menu and control identifiers (tests send these as wxEVT_MENU commands).
 enum CommandId : int {
   kIdOpen = wxID_HIGHEST + 100,
@@ -58,6 +60,7 @@ enum CommandId : int {
   kIdCreateRule,
   kIdRuleRename,
   kIdRuleDelete,
+  kIdOpenPolicy,  // File > Open Policy (XML)...: the policy view (PolicyFrame)
 };
 
 // One rule box of the right panel.
@@ -78,6 +81,9 @@ class MainFrame : public wxFrame {
 
   // Opens a .wld file; on failure shows why and keeps the current definition.
   bool open_file(const std::string& path);
+  // Opens an XML policy in a policy view (PolicyFrame) to refine it; on
+  // failure shows why and returns null (no view stays open).
+  PolicyFrame* open_policy(const std::string& path);
 
   // --- what tests (and the screenshot) look at ---------------------------
   [[nodiscard]] const WorkloadEditor& editor() const noexcept { return editor_; }
@@ -138,6 +144,7 @@ class MainFrame : public wxFrame {
   void redo();
   void new_definition();
   void open_definition();
+  void open_policy_dialog();
   bool save_definition();
   bool save_definition_as();
   void save_as_policy();

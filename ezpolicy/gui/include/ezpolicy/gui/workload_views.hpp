@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "acm/error.hpp"
+#include "acm/policy_model.hpp"
 #include "ezpolicy/workload.hpp"
 
 namespace shype::ezpolicy::gui {
@@ -70,5 +71,12 @@ struct Explanation {
 // explainable_labels, or the definition does not translate.
 [[nodiscard]] acm::Result<Explanation> explain(const WorkloadDefinition& definition,
                                                std::string_view first, std::string_view second);
+
+// The same for any policy (the policy view of an opened XML policy): `first`
+// and `second` are VM labels of `model`; the conflict sets that keep them
+// apart are named in deciding_rules.
+[[nodiscard]] acm::Result<Explanation> explain_policy(const acm::PolicyModel& model,
+                                                      std::string_view first,
+                                                      std::string_view second);
 
 }  // namespace shype::ezpolicy::gui
