@@ -151,6 +151,58 @@ Json make_response(const Json& id, const Result<Json>& outcome) {
   return response;
 }
 
+void ClientSet::add_poll_entries(std::vector<pollfd>& fds) const {
+  for (const auto& c : clients_) {
+    fds.push_back({c.fd(), static_cast<short>(POLLIN | (c.wants_write() ? POLLOUT : 0)), 0});
+  }
+}
+
+void ClientSet::accept_all(int listener, uid_t server_uid, std::string_view server,
+                           const RefusedHandler& refused) {
+  for (;;) {
+    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    const auto peer = peer_credentials(fd);
+    if (!peer || !peer_allowed(*peer, server_uid)) {
+      ServerConnection closed(fd, peer.value_or(PeerCredentials{}));
+      if (refused) refused(peer);
+      closed.send(make_response(nullptr, fail("permission denied: " + std::string(server) +
+                                                  " serves only root",
+                                              nullptr, ErrorCode::permission)));
+      continue;
+    }
+    clients_.emplace_back(fd, *peer);
+  }
+}
+
+void ClientSet::serve(std::span<const pollfd> entries, const Handler& handler) {
+  std::size_t index = 0;
+  for (auto it = clients_.begin(); it != clients_.end(); ++index) {
+    const short revents = index < entries.size() ? entries[index].revents : 0;
+    bool keep = true;
+    if ((revents & POLLOUT) != 0) keep = it->flush();
+    if (keep && (revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      std::vector<std::string> lines;
+      keep = it->read_lines(lines);
+      for (const auto& line : lines) {
+        Json request = Json::parse(line, nullptr, false);
+        if (request.is_discarded() || !request.is_object() || !request.contains("method") ||
+            !request["method"].is_string()) {
+          it->send(make_response(request.is_object() ? request.value("id", Json()) : Json(),
+                                 fail("malformed request", nullptr,
+                                      request.is_discarded() ? ErrorCode::parse_error
+                                                             : ErrorCode::invalid_request)));
+          continue;
+        }
+        const Json params = request.value("params", Json::object());
+        auto outcome = handler(request["method"].get<std::string>(), params);
+        if (request.contains("id")) it->send(make_response(request["id"], outcome));
+      }
+    }
+    it = keep ? std::next(it) : clients_.erase(it);
+  }
+}
+
 Result<Client> Client::connect(const std::filesystem::path& socket,
                                std::chrono::milliseconds timeout) {
   sockaddr_un address{};

@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
-#include <list>
 #include <string_view>
 
 #include "daemon/daemon.hpp"
@@ -79,7 +78,7 @@ int serve(const shype::xend::Layout& layout, shype::daemon::ReadyReport& report)
   report.ready();
   if (report.foreground()) shype::daemon::say(id, "running (pid " + std::to_string(::getpid()) + ")");
 
-  std::list<shype::rpc::ServerConnection> clients;
+  shype::rpc::ClientSet clients;
   const uid_t server_uid = ::geteuid();
   bool stopping = false;
   while (!stopping) {
@@ -87,9 +86,7 @@ int serve(const shype::xend::Layout& layout, shype::daemon::ReadyReport& report)
     fds.push_back({*listener, POLLIN, 0});
     fds.push_back({signal_fd, POLLIN, 0});
     fds.push_back({xend.domain_event_fd(), POLLIN, 0});
-    for (const auto& c : clients) {
-      fds.push_back({c.fd(), static_cast<short>(POLLIN | (c.wants_write() ? POLLOUT : 0)), 0});
-    }
+    clients.add_poll_entries(fds);
     const int ready = ::poll(fds.data(), fds.size(), 500);
     if (ready < 0 && errno != EINTR) {
       log.error("poll failed");
@@ -101,49 +98,18 @@ int serve(const shype::xend::Layout& layout, shype::daemon::ReadyReport& report)
     }
     if (fds[2].revents != 0 || ready == 0) xend.tick();
     if (fds[0].revents != 0) {
-      for (;;) {
-        const int fd = ::accept4(*listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) break;
-        const auto peer = shype::rpc::peer_credentials(fd);
-        if (!peer || !shype::rpc::peer_allowed(*peer, server_uid)) {
-          shype::rpc::ServerConnection refused(fd, peer.value_or(shype::rpc::PeerCredentials{}));
-          log.warning("refused a client with uid " +
-                      (peer ? std::to_string(peer->uid) : std::string("unknown")) +
-                      " (only uid 0 and " + std::to_string(server_uid) + " may use xend)");
-          refused.send(shype::rpc::make_response(
-              nullptr, shype::rpc::fail("permission denied: xend serves only root", nullptr,
-                                        shype::rpc::ErrorCode::permission)));
-          continue;
-        }
-        clients.emplace_back(fd, *peer);
-      }
+      clients.accept_all(*listener, server_uid, "xend",
+                         [&](const std::optional<shype::rpc::PeerCredentials>& peer) {
+                           log.warning("refused a client with uid " +
+                                       (peer ? std::to_string(peer->uid) : std::string("unknown")) +
+                                       " (only uid 0 and " + std::to_string(server_uid) +
+                                       " may use xend)");
+                         });
     }
-    std::size_t index = 3;
-    for (auto it = clients.begin(); it != clients.end(); ++index) {
-      const short revents = index < fds.size() ? fds[index].revents : 0;
-      bool keep = true;
-      if ((revents & POLLOUT) != 0) keep = it->flush();
-      if (keep && (revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-        std::vector<std::string> lines;
-        keep = it->read_lines(lines);
-        for (const auto& line : lines) {
-          Json request = Json::parse(line, nullptr, false);
-          if (request.is_discarded() || !request.is_object() || !request.contains("method") ||
-              !request["method"].is_string()) {
-            it->send(shype::rpc::make_response(
-                request.is_object() ? request.value("id", Json()) : Json(),
-                shype::rpc::fail("malformed request", nullptr,
-                                 request.is_discarded() ? shype::rpc::ErrorCode::parse_error
-                                                        : shype::rpc::ErrorCode::invalid_request)));
-            continue;
-          }
-          const Json params = request.value("params", Json::object());
-          auto outcome = xend.call(request["method"].get<std::string>(), params);
-          if (request.contains("id")) it->send(shype::rpc::make_response(request["id"], outcome));
-        }
-      }
-      it = keep ? std::next(it) : clients.erase(it);
-    }
+    clients.serve(std::span<const pollfd>(fds).subspan(3),
+                  [&](const std::string& method, const Json& params) {
+                    return xend.call(method, params);
+                  });
   }
   log.info("stopping");
   ::close(*listener);

@@ -9,12 +9,16 @@
 // code, the hypervisor's error tuples, a usage flag).
 #pragma once
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
+#include <list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -108,6 +112,33 @@ class ServerConnection {
 
 // The response to a request id with a result or an error.
 [[nodiscard]] Json make_response(const Json& id, const Result<Json>& outcome);
+
+// A server's accepted clients, for a daemon's poll loop (xend,
+// vtpm_managerd): poll entries in, requests answered out.
+class ClientSet {
+ public:
+  using Handler = std::function<Result<Json>(const std::string& method, const Json& params)>;
+  using RefusedHandler = std::function<void(const std::optional<PeerCredentials>& peer)>;
+
+  // Appends one entry per client to `fds` (POLLIN, and POLLOUT while
+  // output waits), in the order serve() expects them.
+  void add_poll_entries(std::vector<pollfd>& fds) const;
+  // Accepts every waiting connection on `listener`. A peer that may not
+  // use the server (peer_allowed) gets the error "permission denied:
+  // <server> serves only root" and is closed; `refused` hears of it.
+  void accept_all(int listener, uid_t server_uid, std::string_view server,
+                  const RefusedHandler& refused = {});
+  // Given the clients' poll entries (what add_poll_entries added, after
+  // poll): sends what waits, answers every whole request line through
+  // `handler` (a malformed line gets a parse or invalid-request error; a
+  // request without an id gets no answer), and drops the clients that hung
+  // up or broke the protocol.
+  void serve(std::span<const pollfd> entries, const Handler& handler);
+  [[nodiscard]] std::size_t size() const noexcept { return clients_.size(); }
+
+ private:
+  std::list<ServerConnection> clients_;
+};
 
 // --- client side ---------------------------------------------------------
 
