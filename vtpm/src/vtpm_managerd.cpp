@@ -178,28 +178,17 @@ int main(int argc, char** argv) {
     options.foreground = foreground;
     options.answers = [&] { return answers(layout); };
     const auto run = [&](shype::daemon::ReadyReport& report) { return serve(layout, report); };
-    if (command == "start") {
-      if (shype::daemon::lock_held(id)) {
-        shype::daemon::say(id, "already running");
-        return 0;
-      }
-      return shype::daemon::start(id, options, run);
-    }
-    if (command == "stop") return shype::daemon::stop(id);
-    if (command == "restart") {
-      if (shype::daemon::stop(id) != 0) return 1;
-      return shype::daemon::start(id, options, run);
-    }
-    if (command == "status") {
-      return shype::daemon::status(id, [&]() -> shype::acm::Result<std::string> {
-        auto client = shype::rpc::Client::connect(layout.socket, std::chrono::milliseconds(2000));
-        if (!client)
-          return shype::acm::make_error(shype::acm::Errc::io_error, client.error().message);
-        auto info = client->call("vtpm.info");
-        if (!info) return shype::acm::make_error(shype::acm::Errc::io_error, info.error().message);
-        return std::to_string(info->value("running", 0)) + " of " +
-               std::to_string(info->value("instances", 0)) + " instances running";
-      });
+    const auto probe = [&]() -> shype::acm::Result<std::string> {
+      auto client = shype::rpc::Client::connect(layout.socket, std::chrono::milliseconds(2000));
+      if (!client)
+        return shype::acm::make_error(shype::acm::Errc::io_error, client.error().message);
+      auto info = client->call("vtpm.info");
+      if (!info) return shype::acm::make_error(shype::acm::Errc::io_error, info.error().message);
+      return std::to_string(info->value("running", 0)) + " of " +
+             std::to_string(info->value("instances", 0)) + " instances running";
+    };
+    if (const auto status = shype::daemon::run_command(command, id, options, run, probe)) {
+      return *status;
     }
     std::fprintf(stderr, "vtpm_managerd: unknown command '%s'\n", argv[1]);
     return usage(2);

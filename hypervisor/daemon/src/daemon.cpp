@@ -266,4 +266,24 @@ int status(const Identity& id, const std::function<acm::Result<std::string>()>& 
   return 0;
 }
 
+std::optional<int> run_command(std::string_view command, const Identity& id,
+                               const StartOptions& options,
+                               const std::function<int(ReadyReport&)>& serve,
+                               const std::function<acm::Result<std::string>()>& probe) {
+  if (command == "start") {
+    if (lock_held(id)) {
+      say(id, "already running");
+      return 0;
+    }
+    return start(id, options, serve);
+  }
+  if (command == "stop") return stop(id);
+  if (command == "restart") {
+    if (stop(id) != 0) return 1;
+    return start(id, options, serve);
+  }
+  if (command == "status") return status(id, probe);
+  return std::nullopt;
+}
+
 }  // namespace shype::daemon

@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "acm/error.hpp"
 
@@ -86,5 +87,13 @@ int stop(const Identity& id, std::chrono::milliseconds wait = std::chrono::milli
 // 0 when the lock is held by a live pid and `answers` returns true; 3 (LSB
 // "not running") otherwise. `describe` (optional) adds text to the message.
 int status(const Identity& id, const std::function<acm::Result<std::string>()>& probe);
+
+// A daemon program's commands: "start" (0 with "already running" when it
+// is), "stop", "restart" (stop, then start) and "status" (with `probe`).
+// nullopt for any other command: the caller prints its usage.
+[[nodiscard]] std::optional<int> run_command(std::string_view command, const Identity& id,
+                                             const StartOptions& options,
+                                             const std::function<int(ReadyReport&)>& serve,
+                                             const std::function<acm::Result<std::string>()>& probe);
 
 }  // namespace shype::daemon
