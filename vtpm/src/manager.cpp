@@ -55,6 +55,7 @@ acm::Status private_dir(const fs::path& dir, uid_t uid) {
 
 Manager::Manager(Layout layout, LogSink log) : layout_(std::move(layout)), log_(std::move(log)) {
   drop_privileges_ = ::geteuid() == 0 && std::getenv("SHYPE_VTPM_SAME_UID") == nullptr;
+  platform_tcti_ = platform_tcti_from_environment();
 }
 
 Manager::~Manager() {

@@ -64,4 +64,10 @@ struct Layout {
 // The root from SHYPE_ROOT (default "/").
 [[nodiscard]] std::filesystem::path root_from_environment();
 
+// The platform TPM the manager anchors its instances in (sealing, deep
+// quotes), as a tpm2-tss TCTI configuration: $SHYPE_VTPM_PLATFORM_TCTI, else
+// "device:/dev/tpmrm0" (the kernel's resource manager on a hardware TPM).
+// Tests and the demo point it at a swtpm.
+[[nodiscard]] std::string platform_tcti_from_environment();
+
 }  // namespace shype::vtpm

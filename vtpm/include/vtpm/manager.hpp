@@ -75,6 +75,8 @@ class Manager {
   std::map<std::uint32_t, Running> running_;
   std::map<std::uint32_t, int> crashed_;  // instance -> wait status
   bool drop_privileges_ = false;
+  // The platform TPM's TCTI (platform_tcti_from_environment()).
+  std::string platform_tcti_;
 };
 
 }  // namespace shype::vtpm

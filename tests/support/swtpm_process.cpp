@@ -1,0 +1,122 @@
+#include "swtpm_process.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace shype::testing {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string find_program(std::string program) {
+  if (!program.empty()) return program;
+  if (const char* env = std::getenv("SHYPE_SWTPM"); env != nullptr && *env != '\0') return env;
+  if (const char* path = std::getenv("PATH"); path != nullptr) {
+    std::stringstream dirs(path);
+    std::string dir;
+    while (std::getline(dirs, dir, ':')) {
+      if (dir.empty()) continue;
+      const fs::path candidate = fs::path(dir) / "swtpm";
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    }
+  }
+  return "/usr/bin/swtpm";
+}
+
+}  // namespace
+
+bool SwtpmProcess::available() {
+  return ::access(find_program({}).c_str(), X_OK) == 0;
+}
+
+SwtpmProcess::SwtpmProcess(fs::path dir, std::string program) : dir_(std::move(dir)) {
+  fs::create_directories(dir_);
+  std::error_code ec;
+  fs::remove(dir_ / "tpm.sock", ec);
+  fs::remove(dir_ / "tpm.sock.ctrl", ec);
+  const std::string swtpm = find_program(std::move(program));
+  std::vector<std::string> args = {swtpm,
+                                   "socket",
+                                   "--tpm2",
+                                   "--tpmstate",
+                                   "dir=" + dir_.string(),
+                                   "--server",
+                                   "type=unixio,path=" + (dir_ / "tpm.sock").string(),
+                                   "--ctrl",
+                                   "type=unixio,path=" + (dir_ / "tpm.sock.ctrl").string(),
+                                   "--flags",
+                                   "not-need-init,startup-clear",
+                                   "--log",
+                                   "file=" + (dir_ / "swtpm.log").string() + ",level=1"};
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  ::posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  // Its own session: with autogroup scheduling a session is a scheduling
+  // group, so it does not share the test's.
+  posix_spawnattr_t attributes;
+  ::posix_spawnattr_init(&attributes);
+  ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
+  const int spawned =
+      ::posix_spawn(&pid_, swtpm.c_str(), &actions, &attributes, argv.data(), environ);
+  ::posix_spawnattr_destroy(&attributes);
+  ::posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
+    pid_ = 0;
+    throw std::runtime_error("cannot start " + swtpm);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!(fs::exists(dir_ / "tpm.sock", ec) && fs::exists(dir_ / "tpm.sock.ctrl", ec))) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = 0;
+      throw std::runtime_error(swtpm + " exited at start; see " + (dir_ / "swtpm.log").string());
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      stop();
+      throw std::runtime_error(swtpm + " did not open its sockets within 5 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+SwtpmProcess::~SwtpmProcess() {
+  stop();
+}
+
+std::string SwtpmProcess::tcti() const {
+  return "swtpm:path=" + (dir_ / "tpm.sock").string();
+}
+
+void SwtpmProcess::stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (::waitpid(pid_, nullptr, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  pid_ = 0;
+}
+
+}  // namespace shype::testing
