@@ -8,7 +8,7 @@ packages=(
   libxml2-dev libxml2-utils libxerces-c-dev libssl-dev
   libexpected-dev nlohmann-json3-dev libseccomp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev lld
   libwxgtk3.2-dev libx11-dev xvfb xauth
   swtpm swtpm-tools tpm2-tools libtss2-dev libtpms-dev
 )

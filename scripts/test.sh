@@ -9,7 +9,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${SHYPE_BUILD_ROOT:-$top/out}
-fuzz_seconds=${SHYPE_FUZZ_SECONDS:-15}
+fuzz_seconds=${SHYPE_FUZZ_SECONDS:-8}
 jobs=$(nproc)
 
 step() { printf '\n== %s == (%ds elapsed)\n' "$*" "$SECONDS"; }
@@ -28,7 +28,8 @@ ctest --test-dir "$out/release" --output-on-failure -j $((jobs * 2)) --timeout 6
 
 step "build (ASan+UBSan)"
 "$top/scripts/build.sh" "$out/asan" -DCMAKE_BUILD_TYPE=Debug -DSHYPE_SANITIZE=address,undefined \
-  -DSHYPE_BUILD_BENCHMARKS=OFF -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_C_FLAGS_DEBUG=-g1
+  -DSHYPE_BUILD_BENCHMARKS=OFF -DSHYPE_TESTS_PER_BINARY=ON -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
+  -DCMAKE_C_FLAGS_DEBUG=-g1
 step "tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$out/asan" --output-on-failure -j $((jobs + 1)) --timeout 900

@@ -10,5 +10,5 @@ add_executable(devices_unit_tests ${SHYPE_DEVICES_UNIT_TESTS}
 target_include_directories(devices_unit_tests PRIVATE ${SHYPE_DEVICES_DIR}/include)
 target_link_libraries(devices_unit_tests PRIVATE shype_hv_wire tl::expected GTest::gtest_main)
 shype_target_warnings(devices_unit_tests)
-gtest_discover_tests(devices_unit_tests TEST_PREFIX devices. DISCOVERY_TIMEOUT 60
+shype_unit_tests(devices_unit_tests TEST_PREFIX devices. DISCOVERY_TIMEOUT 60
                      PROPERTIES LABELS unit TIMEOUT 120)

@@ -10,5 +10,5 @@ target_include_directories(devices_blk_unit_tests PRIVATE ${SHYPE_DEVICES_BLK_DI
 target_link_libraries(devices_blk_unit_tests PRIVATE shype_xenctrl shype_acm shype_hv_wire
                       tl::expected GTest::gtest_main)
 shype_target_warnings(devices_blk_unit_tests)
-gtest_discover_tests(devices_blk_unit_tests TEST_PREFIX devices_blk. DISCOVERY_TIMEOUT 60
+shype_unit_tests(devices_blk_unit_tests TEST_PREFIX devices_blk. DISCOVERY_TIMEOUT 60
                      PROPERTIES LABELS unit TIMEOUT 120)

@@ -17,5 +17,5 @@ target_include_directories(devices_net_unit_tests PRIVATE ${SHYPE_DEVICES_NET_DI
   ${CMAKE_CURRENT_LIST_DIR}/../../hypervisor/guest/runtime/include)
 target_link_libraries(devices_net_unit_tests PRIVATE shype_hv_wire GTest::gtest_main)
 shype_target_warnings(devices_net_unit_tests)
-gtest_discover_tests(devices_net_unit_tests TEST_PREFIX devices_net. DISCOVERY_TIMEOUT 60
+shype_unit_tests(devices_net_unit_tests TEST_PREFIX devices_net. DISCOVERY_TIMEOUT 60
                      PROPERTIES LABELS unit TIMEOUT 120)

@@ -13,6 +13,6 @@ if(TARGET shype_ezpolicy)
     target_compile_definitions(ezpolicy_unit_tests PRIVATE XENSEC_EZPOLICY_HAS_WINDOW)
   endif()
   shype_target_warnings(ezpolicy_unit_tests)
-  gtest_discover_tests(ezpolicy_unit_tests TEST_PREFIX ezpolicy. DISCOVERY_TIMEOUT 60
+  shype_unit_tests(ezpolicy_unit_tests TEST_PREFIX ezpolicy. DISCOVERY_TIMEOUT 60
                        PROPERTIES LABELS unit TIMEOUT 120)
 endif()

@@ -11,6 +11,6 @@ if(TARGET shype_resources)
                              ${CMAKE_CURRENT_LIST_DIR}/../../toolstack/resources/src)
   target_compile_definitions(resources_unit_tests PRIVATE ${SHYPE_TEST_DEFINITIONS})
   shype_target_warnings(resources_unit_tests)
-  gtest_discover_tests(resources_unit_tests TEST_PREFIX resources. DISCOVERY_TIMEOUT 60
+  shype_unit_tests(resources_unit_tests TEST_PREFIX resources. DISCOVERY_TIMEOUT 60
                        PROPERTIES LABELS unit TIMEOUT 120)
 endif()

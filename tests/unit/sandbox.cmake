@@ -10,4 +10,4 @@ target_compile_definitions(sandbox_tests PRIVATE
   SHYPE_GUEST_ROGUE="$<TARGET_FILE:guest_rogue>")
 add_dependencies(sandbox_tests guest_hello guest_counter guest_rogue)
 shype_target_warnings(sandbox_tests)
-gtest_discover_tests(sandbox_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit TIMEOUT 120)
+shype_unit_tests(sandbox_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit TIMEOUT 120)

@@ -8,6 +8,6 @@ if(TARGET shype_xmconfig)
   target_compile_definitions(xmconfig_unit_tests PRIVATE ${SHYPE_TEST_DEFINITIONS})
   shype_target_warnings(xmconfig_unit_tests)
   # The prefix lets `ctest -R xmconfig` select these tests.
-  gtest_discover_tests(xmconfig_unit_tests TEST_PREFIX "xmconfig." DISCOVERY_TIMEOUT 60
+  shype_unit_tests(xmconfig_unit_tests TEST_PREFIX "xmconfig." DISCOVERY_TIMEOUT 60
                        PROPERTIES LABELS unit TIMEOUT 120)
 endif()

@@ -7,4 +7,4 @@ target_link_libraries(xsm_unit_tests PRIVATE shype_xsm shype_acm_xml shype_acm s
                       nlohmann_json::nlohmann_json GTest::gtest_main)
 target_compile_definitions(xsm_unit_tests PRIVATE ${SHYPE_TEST_DEFINITIONS})
 shype_target_warnings(xsm_unit_tests)
-gtest_discover_tests(xsm_unit_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit TIMEOUT 120)
+shype_unit_tests(xsm_unit_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit TIMEOUT 120)

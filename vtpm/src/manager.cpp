@@ -53,7 +53,8 @@ acm::Status private_dir(const fs::path& dir, uid_t uid) {
 
 }  // namespace
 
-Manager::Manager(Layout layout, LogSink log) : layout_(std::move(layout)), log_(std::move(log)) {
+Manager::Manager(Layout layout, LogSink log)
+    : layout_(std::move(layout)), log_(std::move(log)), gate_(layout_.root) {
   drop_privileges_ = ::geteuid() == 0 && std::getenv("SHYPE_VTPM_SAME_UID") == nullptr;
   platform_tcti_ = platform_tcti_from_environment();
 }
@@ -139,7 +140,33 @@ Json Manager::describe(const Binding& b) const {
           {"status", status},
           {"pid", run != running_.end() ? run->second.pid : 0},
           {"tcti", layout_.tcti(b.instance)},
-          {"autostart", b.autostart}};
+          {"autostart", b.autostart},
+          {"label", b.label},
+          {"domid", run != running_.end() && run->second.domid ? Json(*run->second.domid)
+                                                                : Json(nullptr)}};
+}
+
+rpc::Result<void> Manager::check_label(const Binding& b, std::uint32_t domid,
+                                       std::string_view what) {
+  const std::string subject = "vTPM instance " + std::to_string(b.instance) + " (" +
+                              (b.label.empty() ? std::string("unlabeled") : b.label) + ")";
+  auto decision = gate_.may_use(domid, b.label);
+  if (!decision) {
+    log_("refused " + std::string(what) + " of " + subject + ": " + decision.error().message);
+    return fail("cannot " + std::string(what) + " " + subject + ": " + decision.error().message);
+  }
+  if (!decision->permitted) {
+    log_("denied " + std::string(what) + " of " + subject + " for domain " +
+         std::to_string(domid) + ": " + decision->rule);
+    return fail("domain " + std::to_string(domid) + " may not use " + subject + " (" +
+                    std::string(what) + "): " + decision->reason(),
+                nullptr, ErrorCode::failed);
+  }
+  if (!b.label.empty()) {
+    log_(std::string(what) + " of " + subject + " for domain " + std::to_string(domid) + ": " +
+         decision->rule);
+  }
+  return {};
 }
 
 rpc::Result<Binding> Manager::reference(const Json& params) const {
@@ -176,13 +203,20 @@ rpc::Result<Json> Manager::call(std::string_view method, const Json& params) {
     return Json{{"instances", list}};
   }
   if (method == "vtpm.start" || method == "vtpm.stop" || method == "vtpm.save" ||
-      method == "vtpm.delete" || method == "vtpm.tcti") {
+      method == "vtpm.delete" || method == "vtpm.tcti" || method == "vtpm.attach" ||
+      method == "vtpm.detach" || method == "vtpm.label") {
     auto b = reference(params);
     if (!b) return tl::unexpected(b.error());
     if (method == "vtpm.start") return start(b->instance);
     if (method == "vtpm.stop") return stop(b->instance, false);
     if (method == "vtpm.save") return save(b->instance);
     if (method == "vtpm.delete") return remove(b->instance);
+    if (method == "vtpm.attach") return attach(*b, params);
+    if (method == "vtpm.detach") return detach(*b);
+    if (method == "vtpm.label") return relabel(*b, params);
+    // Domain-0's tools reach the instance through its TCTI.
+    if (auto ok = check_label(*b, acm::kDomain0Id, "give Domain-0 the TCTI of"); !ok)
+      return tl::unexpected(ok.error());
     return Json{{"instance", b->instance}, {"tcti", layout_.tcti(b->instance)}};
   }
   return fail("unknown method '" + std::string(method) + "'", nullptr, ErrorCode::method_not_found);
@@ -206,10 +240,32 @@ rpc::Result<Json> Manager::create(const Json& params) {
     }
     requested = params["instance"].get<std::int64_t>();
   }
+  std::string label;
+  if (params.contains("label") && !params["label"].is_null()) {
+    if (!params["label"].is_string()) {
+      return fail("parameter 'label' must be a string", nullptr, ErrorCode::invalid_params);
+    }
+    auto canonical = canonical_vtpm_label(params["label"].get<std::string>());
+    if (!canonical) return fail_from(canonical.error());
+    label = std::move(*canonical);
+  }
   Registry updated = registry_;
   auto allocation = updated.create(params["name"].get<std::string>(), uuid, requested);
   if (!allocation) return fail_from(allocation.error());
+  if (allocation->existing && params.contains("label") && allocation->binding.label != label) {
+    // A domain's instance keeps the label it was created with: handing it
+    // to the domain under another label is an administrator's decision.
+    return fail("vTPM instance " + std::to_string(allocation->binding.instance) + " of domain " +
+                    allocation->binding.domain_name + " is labeled " +
+                    (allocation->binding.label.empty() ? std::string("(none)")
+                                                       : allocation->binding.label) +
+                    ", not " + (label.empty() ? std::string("(none)") : label) +
+                    " (relabel it with vtpmctl label)",
+                nullptr, ErrorCode::failed);
+  }
   if (!allocation->existing) {
+    allocation->binding.label = label;
+    (void)updated.set_label(allocation->binding.instance, label);
     const std::uint32_t n = allocation->binding.instance;
     if (auto ok = private_dir(layout_.saved_dir(n), ::geteuid()); !ok) return fail_from(ok.error());
     // A leftover directory of a deleted instance with this number must not
@@ -237,6 +293,8 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
     out["already"] = true;
     return out;
   }
+  // A running instance's socket is Domain-0's to reach.
+  if (auto ok = check_label(*b, acm::kDomain0Id, "start"); !ok) return tl::unexpected(ok.error());
   const uid_t uid = worker_uid(n, drop_privileges_);
   // The worker's directory is rebuilt from the saved state: whatever a
   // previous (perhaps crashed) worker left there is discarded.
@@ -267,7 +325,7 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
                   drop_privileges_};
   auto pid = launch_worker(spec, kStartTimeout);
   if (!pid) return fail(pid.error().message);
-  running_[n] = Running{*pid};
+  running_[n] = Running{*pid, std::nullopt};
   crashed_.erase(n);
   if (!b->autostart) {
     (void)registry_.set_autostart(n, true);
@@ -356,6 +414,62 @@ rpc::Result<Json> Manager::remove(std::uint32_t n) {
   Json out{
       {"instance", n}, {"name", gone.domain_name}, {"uuid", gone.domain_uuid}, {"deleted", true}};
   return out;
+}
+
+rpc::Result<Json> Manager::attach(const Binding& b, const Json& params) {
+  const std::uint32_t n = b.instance;
+  if (!params.contains("domid") || !params["domid"].is_number_integer() ||
+      params["domid"].get<std::int64_t>() < 0 || params["domid"].get<std::int64_t>() > 0x7fef) {
+    return fail("parameter 'domid' must be a domain id", nullptr, ErrorCode::invalid_params);
+  }
+  const auto domid = static_cast<std::uint32_t>(params["domid"].get<std::int64_t>());
+  const auto run = running_.find(n);
+  if (run == running_.end()) {
+    return fail("vTPM instance " + std::to_string(n) + " is not running (start it first)");
+  }
+  if (run->second.domid && *run->second.domid != domid) {
+    return fail("vTPM instance " + std::to_string(n) + " is attached to domain " +
+                std::to_string(*run->second.domid) + " (detach it first)");
+  }
+  if (auto ok = check_label(b, domid, "attach"); !ok) return tl::unexpected(ok.error());
+  run->second.domid = domid;
+  log_("instance " + std::to_string(n) + " attached to domain " + std::to_string(domid));
+  return describe(b);
+}
+
+rpc::Result<Json> Manager::detach(const Binding& b) {
+  const std::uint32_t n = b.instance;
+  if (const auto run = running_.find(n); run != running_.end() && run->second.domid) {
+    log_("instance " + std::to_string(n) + " detached from domain " +
+         std::to_string(*run->second.domid));
+    run->second.domid.reset();
+  }
+  return describe(b);
+}
+
+rpc::Result<Json> Manager::relabel(const Binding& b, const Json& params) {
+  const std::uint32_t n = b.instance;
+  if (!params.contains("label") || !params["label"].is_string()) {
+    return fail("missing parameter 'label' (ACM:<policy>:<label>, or \"\" for none)", nullptr,
+                ErrorCode::invalid_params);
+  }
+  auto label = canonical_vtpm_label(params["label"].get<std::string>());
+  if (!label) return fail_from(label.error());
+  if (const auto run = running_.find(n); run != running_.end() && run->second.domid) {
+    return fail("vTPM instance " + std::to_string(n) + " is attached to domain " +
+                std::to_string(*run->second.domid) + "; detach it before relabeling");
+  }
+  const std::string old = b.label;
+  (void)registry_.set_label(n, *label);
+  if (auto ok = store_registry(); !ok) {
+    (void)registry_.set_label(n, old);
+    return fail_from(ok.error());
+  }
+  log_("instance " + std::to_string(n) + " relabeled from " + (old.empty() ? "(none)" : old) +
+       " to " + (label->empty() ? "(none)" : *label));
+  Binding updated = b;
+  updated.label = *label;
+  return describe(updated);
 }
 
 }  // namespace shype::vtpm

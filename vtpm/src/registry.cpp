@@ -7,6 +7,8 @@
 
 #include <openssl/rand.h>
 
+#include "vtpm/policy_gate.hpp"
+
 namespace shype::vtpm {
 
 using acm::Errc;
@@ -123,7 +125,7 @@ acm::Result<Allocation> Registry::create(std::string_view name, std::string_view
                                                 std::to_string(kMaxInstance) +
                                                 " instance numbers are bound");
   }
-  Binding binding{chosen, std::string(name), canonical.empty() ? random_uuid() : canonical, false};
+  Binding binding{chosen, std::string(name), canonical.empty() ? random_uuid() : canonical, false, {}};
   bindings_.push_back(binding);
   std::sort(bindings_.begin(), bindings_.end(),
             [](const Binding& a, const Binding& b) { return a.instance < b.instance; });
@@ -173,6 +175,16 @@ acm::Status Registry::set_autostart(std::uint32_t instance, bool autostart) {
   return make_error(Errc::not_found, "no vTPM instance " + std::to_string(instance));
 }
 
+acm::Status Registry::set_label(std::uint32_t instance, std::string label) {
+  for (auto& b : bindings_) {
+    if (b.instance == instance) {
+      b.label = std::move(label);
+      return {};
+    }
+  }
+  return make_error(Errc::not_found, "no vTPM instance " + std::to_string(instance));
+}
+
 acm::Status Registry::remove(std::uint32_t instance) {
   const auto it = std::find_if(bindings_.begin(), bindings_.end(),
                                [&](const Binding& b) { return b.instance == instance; });
@@ -186,10 +198,12 @@ acm::Status Registry::remove(std::uint32_t instance) {
 json Registry::to_json() const {
   json list = json::array();
   for (const auto& b : bindings_) {
-    list.push_back({{"instance", b.instance},
-                    {"name", b.domain_name},
-                    {"uuid", b.domain_uuid},
-                    {"autostart", b.autostart}});
+    json entry = {{"instance", b.instance},
+                  {"name", b.domain_name},
+                  {"uuid", b.domain_uuid},
+                  {"autostart", b.autostart}};
+    if (!b.label.empty()) entry["label"] = b.label;
+    list.push_back(std::move(entry));
   }
   return {{"version", 1}, {"instances", list}};
 }
@@ -231,8 +245,16 @@ acm::Result<Registry> Registry::from_json(const json& stored, const std::string&
     if (entry.contains("autostart") && !entry["autostart"].is_boolean()) {
       return bad(at + "\"autostart\" must be true or false");
     }
+    std::string label;
+    if (entry.contains("label")) {
+      if (!entry["label"].is_string()) return bad(at + "\"label\" must be a string");
+      auto canonical = canonical_vtpm_label(entry["label"].get<std::string>());
+      if (!canonical) return bad(at + canonical.error().message);
+      label = std::move(*canonical);
+    }
     Binding b{static_cast<std::uint32_t>(n), entry["name"].get<std::string>(),
-              *canonical_uuid(entry["uuid"].get<std::string>()), entry.value("autostart", false)};
+              *canonical_uuid(entry["uuid"].get<std::string>()), entry.value("autostart", false),
+              std::move(label)};
     for (const auto& other : registry.bindings_) {
       if (other.instance == b.instance) {
         return bad(at + "instance " + std::to_string(n) + " appears twice");

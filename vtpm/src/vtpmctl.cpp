@@ -18,24 +18,35 @@ using shype::rpc::Json;
 int usage(int status) {
   std::fprintf(status == 0 ? stdout : stderr,
                "usage: vtpmctl [--json] <command> [arguments]\n"
-               "  create <domain-name> [--uuid UUID] [--instance N]\n"
+               "  create <domain-name> [--uuid UUID] [--instance N] [--label ACM:POLICY:LABEL]\n"
                "                         bind a vTPM instance to a domain (a requested number\n"
                "                         that is taken falls through to the lowest free one)\n"
+               "                         and give it the domain's label\n"
                "  list                   every instance: number, domain, status, TCTI\n"
                "  start <instance>       start the instance from its saved state\n"
                "  stop <instance>        save the instance and stop its worker\n"
                "  save <instance>        save the running instance's state now\n"
                "  delete <instance>      stop the instance and delete it with its state\n"
                "  tcti <instance>        print the tpm2-tss TCTI string (tpm2-tools -T)\n"
+               "  attach <instance> <domid>\n"
+               "                         hand the running instance to a domain (label check)\n"
+               "  detach <instance>      take it back from its domain\n"
+               "  label <instance> <ACM:POLICY:LABEL | none>\n"
+               "                         relabel a detached instance\n"
                "<instance> is an instance number, a domain name or a domain uuid.\n"
                "--json prints the manager's answer as JSON.\n");
   return status;
 }
 
 void print_instance(const Json& i) {
-  std::printf("%-4s %-20s %-36s %-8s %s\n", std::to_string(i.value("instance", 0)).c_str(),
+  const std::string domid =
+      i.contains("domid") && i["domid"].is_number() ? std::to_string(i["domid"].get<int>()) : "-";
+  const std::string label = i.value("label", std::string());
+  std::printf("%-4s %-20s %-36s %-8s %-5s %-24s %s\n",
+              std::to_string(i.value("instance", 0)).c_str(),
               i.value("name", std::string()).c_str(), i.value("uuid", std::string()).c_str(),
-              i.value("status", std::string()).c_str(), i.value("tcti", std::string()).c_str());
+              i.value("status", std::string()).c_str(), domid.c_str(),
+              label.empty() ? "-" : label.c_str(), i.value("tcti", std::string()).c_str());
 }
 
 }  // namespace
@@ -61,8 +72,11 @@ int main(int argc, char** argv) {
       }
       params["name"] = std::string(args[1]);
       for (std::size_t i = 2; i < args.size(); ++i) {
-        if ((args[i] == "--uuid" || args[i] == "--instance") && i + 1 < args.size()) {
-          if (args[i] == "--uuid") {
+        if ((args[i] == "--uuid" || args[i] == "--instance" || args[i] == "--label") &&
+            i + 1 < args.size()) {
+          if (args[i] == "--label") {
+            params["label"] = std::string(args[i + 1]);
+          } else if (args[i] == "--uuid") {
             params["uuid"] = std::string(args[i + 1]);
           } else {
             const std::string text(args[i + 1]);
@@ -93,6 +107,34 @@ int main(int argc, char** argv) {
       }
       params["ref"] = std::string(args[1]);
       method = "vtpm." + std::string(command);
+    } else if (command == "attach" || command == "label") {
+      if (args.size() != 3) {
+        std::fprintf(stderr, "vtpmctl: %s needs an instance and %s\n",
+                     std::string(command).c_str(),
+                     command == "attach" ? "a domain id" : "a label (or none)");
+        return usage(2);
+      }
+      params["ref"] = std::string(args[1]);
+      if (command == "attach") {
+        const std::string text(args[2]);
+        char* end = nullptr;
+        const long long domid = std::strtoll(text.c_str(), &end, 10);
+        if (text.empty() || end == nullptr || *end != '\0') {
+          std::fprintf(stderr, "vtpmctl: domain id '%s' is not a number\n", text.c_str());
+          return 2;
+        }
+        params["domid"] = domid;
+      } else {
+        params["label"] = args[2] == "none" ? std::string() : std::string(args[2]);
+      }
+      method = "vtpm." + std::string(command);
+    } else if (command == "detach") {
+      if (args.size() != 2) {
+        std::fprintf(stderr, "vtpmctl: detach needs exactly one instance\n");
+        return usage(2);
+      }
+      params["ref"] = std::string(args[1]);
+      method = "vtpm.detach";
     } else {
       std::fprintf(stderr, "vtpmctl: unknown command '%s'\n", std::string(command).c_str());
       return usage(2);
@@ -125,7 +167,8 @@ int main(int argc, char** argv) {
     if (command == "tcti") {
       std::printf("%s\n", answer->value("tcti", std::string()).c_str());
     } else if (command == "list") {
-      std::printf("%-4s %-20s %-36s %-8s %s\n", "inst", "domain", "uuid", "status", "tcti");
+      std::printf("%-4s %-20s %-36s %-8s %-5s %-24s %s\n", "inst", "domain", "uuid", "status",
+                  "domid", "label", "tcti");
       for (const auto& i : (*answer)["instances"])
         print_instance(i);
     } else if (command == "delete") {

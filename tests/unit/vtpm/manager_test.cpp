@@ -115,3 +115,57 @@ TEST_F(VtpmManager, CorruptRegistryIsRefusedWithItsPath) {
 
 }  // namespace
 }  // namespace shype::vtpm
+
+namespace shype::vtpm {
+namespace {
+
+// Labels without a hypervisor: the label is validated and kept, and every
+// access that needs the policy core is refused plainly (nothing to ask).
+TEST_F(VtpmManager, LabelsAreValidatedKeptAndNeedTheHypervisor) {
+  Manager m = make();
+  ASSERT_TRUE(m.open());
+  for (const char* bad : {"A-Bank", "ACM:mytest", "INV_ACM:mytest:A-Bank", "ACM:*:A-Bank",
+                          "ACM:my:test:A-Bank"}) {
+    auto refused = m.call("vtpm.create", {{"name", "web"}, {"label", bad}});
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_NE(refused.error().message.find("invalid vTPM label"), std::string::npos)
+        << refused.error().message;
+  }
+  auto created = m.call("vtpm.create", {{"name", "web"}, {"label", "ACM:mytest:A-Bank"}});
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ((*created)["label"], "ACM:mytest:A-Bank");
+  EXPECT_TRUE((*created)["domid"].is_null());
+  // The same domain asking under another label is refused, the label kept.
+  auto other = m.call("vtpm.create", {{"name", "web"}, {"label", "ACM:mytest:B-Bank"}});
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().message.find("is labeled ACM:mytest:A-Bank, not ACM:mytest:B-Bank"),
+            std::string::npos)
+      << other.error().message;
+  // Starting it and its TCTI are Domain-0's accesses: no hypervisor, no access.
+  for (const char* method : {"vtpm.start", "vtpm.tcti"}) {
+    auto refused = m.call(method, {{"ref", "web"}});
+    ASSERT_FALSE(refused) << method;
+    EXPECT_NE(refused.error().message.find("cannot ask the hypervisor"), std::string::npos)
+        << refused.error().message;
+  }
+  auto attach = m.call("vtpm.attach", {{"ref", "web"}, {"domid", 1}});
+  ASSERT_FALSE(attach);
+  EXPECT_NE(attach.error().message.find("is not running"), std::string::npos);
+  EXPECT_FALSE(m.call("vtpm.attach", {{"ref", "web"}, {"domid", "one"}}));
+  // Relabeling is stored; "" removes the label, and an unlabeled instance is
+  // Domain-0's own: its TCTI needs no policy decision.
+  ASSERT_TRUE(m.call("vtpm.label", {{"ref", "web"}, {"label", "ACM:mytest:AutoCorp"}}));
+  {
+    Manager again = make();
+    ASSERT_TRUE(again.open());
+    auto listed = again.call("vtpm.list", Json::object());
+    ASSERT_TRUE(listed);
+    EXPECT_EQ((*listed)["instances"][0]["label"], "ACM:mytest:AutoCorp");
+  }
+  ASSERT_TRUE(m.call("vtpm.label", {{"ref", "web"}, {"label", ""}}));
+  EXPECT_TRUE(m.call("vtpm.tcti", {{"ref", "web"}}));
+  EXPECT_FALSE(m.call("vtpm.label", {{"ref", "web"}, {"label", "nonsense"}}));
+}
+
+}  // namespace
+}  // namespace shype::vtpm

@@ -164,3 +164,33 @@ TEST(VtpmRegistry, UuidHelpers) {
 
 }  // namespace
 }  // namespace shype::vtpm
+
+namespace shype::vtpm {
+namespace {
+
+TEST(VtpmRegistry, LabelsAreStoredAndValidated) {
+  Registry r;
+  ASSERT_TRUE(r.create("web", "", 2));
+  ASSERT_TRUE(r.set_label(2, "ACM:mytest:A-Bank"));
+  auto back = Registry::from_json(r.to_json());
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->find(2)->label, "ACM:mytest:A-Bank");
+  // An unlabeled instance stores no label field.
+  ASSERT_TRUE(r.set_label(2, ""));
+  EXPECT_FALSE(r.to_json()["instances"][0].contains("label"));
+  nlohmann::json stored = {{"version", 1},
+                           {"instances",
+                            {{{"instance", 2},
+                              {"name", "web"},
+                              {"uuid", "0606742f-36f7-4fd1-a20d-2d587471ab6d"},
+                              {"label", "A-Bank"}}}}};
+  auto refused = Registry::from_json(stored, "registry.json");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("entry 0: invalid vTPM label 'A-Bank'"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_FALSE(r.set_label(9, "ACM:mytest:A-Bank"));
+}
+
+}  // namespace
+}  // namespace shype::vtpm

@@ -46,6 +46,7 @@ RpcResult Xend::call(const std::string& method, const Json& params) {
       {"network.list", &Xend::network_list},
       {"network.attach", &Xend::network_attach},
       {"network.detach", &Xend::network_detach},
+      {"vtpm.list", &Xend::vtpm_list},
       {"domain.save", &Xend::save_domain},
       {"domain.restore", &Xend::restore_domain},
       {"domain.sched_credit", &Xend::sched_credit},

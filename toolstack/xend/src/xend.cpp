@@ -162,6 +162,7 @@ void Xend::load_domain_records() {
     const bool keep = record && live.contains(record->domid) && live[record->domid] == record->name;
     if (keep) {
       adopt_devices(*record);
+      adopt_vtpm(*record);
       running_[record->domid] = std::move(*record);
     } else {
       fs::remove(entry.path(), ec);

@@ -7,6 +7,7 @@ namespace shype::xend {
 
 acm::Status Xend::attach_devices(std::uint16_t domid, const std::string& name,
                                  const Json& config_json) {
+  if (auto vtpm = attach_config_vtpm(domid, name, config_json); !vtpm) return vtpm;
   if (!devices_) return {};  // no device host: the hypervisor console only
   if (auto introduced = devices_->introduce_domain(domid, name); !introduced) {
     return acm::make_error(acm::Errc::io_error,
@@ -29,6 +30,7 @@ acm::Status Xend::attach_devices(std::uint16_t domid, const std::string& name,
 // The configuration's `vif = [...]`: xend_net.cpp.
 
 void Xend::release_devices(std::uint16_t domid) {
+  release_vtpm(domid);
   if (devices_) devices_->release_domain(domid);
 }
 

@@ -943,6 +943,32 @@ int cmd_network_list(Context& ctx, const Args& args) {
   return 0;
 }
 
+// ---- vTPMs (docs/vtpm.md) ----------------------------------------------------
+
+// xm vtpm-list <Domain>: the domain's vTPM instance as vtpm_managerd has it
+// (Xen's Idx and BE columns, then the instance, its state, the domain it is
+// attached to, its label and Domain-0's TCTI to it).
+int cmd_vtpm_list(Context& ctx, const Args& args) {
+  need(args, 1, 1, "vtpm-list needs a domain");
+  Json result = ctx.call("vtpm.list", {{"domain", args[0]}});
+  if (ctx.json) {
+    print_json(result);
+    return 0;
+  }
+  std::printf("%-3s %-3s %-8s %-8s %-6s %-28s %s\n", "Idx", "BE", "Instance", "State", "Domid",
+              "Label", "TCTI");
+  for (const auto& v : result.value("devices", Json::array())) {
+    const std::string domid = v.contains("domid") && v["domid"].is_number()
+                                  ? std::to_string(v["domid"].get<long long>())
+                                  : "-";
+    const std::string label = v.value("label", std::string());
+    std::printf("%-3u %-3u %-8u %-8s %-6s %-28s %s\n", v.value("idx", 0u), v.value("backend", 0u),
+                v.value("instance", 0u), v.value("status", std::string()).c_str(), domid.c_str(),
+                label.empty() ? "-" : label.c_str(), v.value("tcti", std::string()).c_str());
+  }
+  return 0;
+}
+
 // xm network-attach <Domain> [mac=<mac>] [bridge=<bridge>] [backend=<BackDomain>]
 int cmd_network_attach(Context& ctx, const Args& args) {
   need(args, 1, 4, "network-attach needs a domain");
@@ -1093,6 +1119,7 @@ const std::vector<Command>& commands() {
        cmd_network_detach},
       {"network-list", "<Domain>", "List virtual network interfaces for a domain.",
        cmd_network_list},
+      {"vtpm-list", "<Domain>", "List virtual TPM devices.", cmd_vtpm_list},
       {"addlabel",
        "<label> {dom <ConfigFile>|res <resource>|mgt <managed domain>}\n                    [<policy>]",
        "Add security label to domain.", cmd_addlabel},

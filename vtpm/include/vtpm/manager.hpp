@@ -8,9 +8,18 @@
 //   vtpm.start  {ref}  vtpm.stop {ref}  vtpm.save {ref}  vtpm.delete {ref}
 //   vtpm.tcti   {ref}                    -> {"instance", "tcti"}
 //   vtpm.info   {}                       -> {"root", "instances", "running"}
+//   vtpm.attach {ref, domid}             -> instance object (the instance is handed to
+//                                           the domain: label check, it must be running)
+//   vtpm.detach {ref}                    -> instance object
+//   vtpm.label  {ref, label}             -> instance object ("" removes the label)
 // An instance object: {instance, name, uuid, status: running|stopped|crashed,
-// pid (0 if none), tcti, autostart}. `ref` is an instance number, a domain
-// UUID or a domain name.
+// pid (0 if none), tcti, autostart, label ("" if none), domid (null if not
+// attached)}. `ref` is an instance number, a domain UUID or a domain name.
+//
+// Labels (policy_gate.hpp): vtpm.create takes the domain's label; start and
+// tcti (Domain-0 reaching the instance) and attach (a domain reaching it)
+// are refused unless the policy the hypervisor enforces permits them; every
+// decision is logged.
 //
 // State: `save` makes the worker write its volatile state and copies the
 // permanent and volatile blobs into saved/ (atomically); `stop` saves, then
@@ -22,6 +31,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +39,7 @@
 
 #include "rpc/json_rpc.hpp"
 #include "vtpm/layout.hpp"
+#include "vtpm/policy_gate.hpp"
 #include "vtpm/registry.hpp"
 
 namespace shype::vtpm {
@@ -59,12 +70,20 @@ class Manager {
  private:
   struct Running {
     pid_t pid = 0;
+    std::optional<std::uint32_t> domid;  // the domain it is attached to
   };
   rpc::Result<rpc::Json> create(const rpc::Json& params);
   rpc::Result<rpc::Json> start(std::uint32_t instance);
   rpc::Result<rpc::Json> stop(std::uint32_t instance, bool keep_autostart);
   rpc::Result<rpc::Json> save(std::uint32_t instance);
   rpc::Result<rpc::Json> remove(std::uint32_t instance);
+  rpc::Result<rpc::Json> attach(const Binding& b, const rpc::Json& params);
+  rpc::Result<rpc::Json> detach(const Binding& b);
+  rpc::Result<rpc::Json> relabel(const Binding& b, const rpc::Json& params);
+  // The label check for `domid` reaching instance `b` (policy_gate.hpp):
+  // an error that says why unless the policy permits it. `what` names the
+  // access in the log and the message.
+  rpc::Result<void> check_label(const Binding& b, std::uint32_t domid, std::string_view what);
   rpc::Result<Binding> reference(const rpc::Json& params) const;
   rpc::Json describe(const Binding& binding) const;
   acm::Status store_registry() const;
@@ -77,6 +96,7 @@ class Manager {
   bool drop_privileges_ = false;
   // The platform TPM's TCTI (platform_tcti_from_environment()).
   std::string platform_tcti_;
+  PolicyGate gate_;
 };
 
 }  // namespace shype::vtpm

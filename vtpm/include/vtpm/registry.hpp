@@ -32,6 +32,9 @@ struct Binding {
   // Desired state: the instance ran when the manager last stopped (or was
   // started and not stopped since), so a manager restart starts it again.
   bool autostart = false;
+  // The domain's VM label, "ACM:<policy>:<label>" (policy_gate.hpp), or ""
+  // for an unlabeled instance (Domain-0's own).
+  std::string label;
 };
 
 // What create() did.
@@ -62,6 +65,8 @@ class Registry {
   [[nodiscard]] acm::Result<Binding> resolve(std::string_view reference) const;
   [[nodiscard]] const Binding* find(std::uint32_t instance) const noexcept;
   [[nodiscard]] acm::Status set_autostart(std::uint32_t instance, bool autostart);
+  // Sets the instance's label (canonical_vtpm_label form; not checked here).
+  [[nodiscard]] acm::Status set_label(std::uint32_t instance, std::string label);
   [[nodiscard]] acm::Status remove(std::uint32_t instance);
 
   // Sorted by instance number.

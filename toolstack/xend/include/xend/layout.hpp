@@ -52,4 +52,9 @@ struct Layout {
   return root / "run/xend/xend.sock";
 }
 
+// vtpm_managerd's socket under a root (vtpm/include/vtpm/layout.hpp).
+[[nodiscard]] inline std::filesystem::path vtpm_manager_socket(const std::filesystem::path& root) {
+  return root / "run/vtpm/vtpm_managerd.sock";
+}
+
 }  // namespace shype::xend

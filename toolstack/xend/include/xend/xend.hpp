@@ -208,6 +208,16 @@ class Xend {
   RpcResult network_list(const Json& params);
   RpcResult network_attach(const Json& params);
   RpcResult network_detach(const Json& params);
+  // --- vTPMs (xend_vtpm.cpp) ---
+  // The configuration's `vtpm = [...]`: bind, label, start and attach the
+  // domain's instance through vtpm_managerd. An error refuses the domain.
+  [[nodiscard]] acm::Status attach_config_vtpm(std::uint16_t domid, const std::string& name,
+                                               const Json& config_json);
+  // The domain is gone: its instance is detached and stopped (saved).
+  void release_vtpm(std::uint16_t domid);
+  // xend started with the domain running: which instance is attached to it.
+  void adopt_vtpm(const DomainRecord& record);
+  RpcResult vtpm_list(const Json& params);
 
   // cpu_weight, cpu_cap and cpus of a configuration, applied to a new domain.
   [[nodiscard]] acm::Status apply_scheduling(std::uint16_t domid, const Json& config_json);
@@ -221,6 +231,7 @@ class Xend {
   std::optional<ManagedPolicy> policy_;
   std::map<std::uint16_t, DomainRecord> running_;
   std::unique_ptr<devices::DeviceHost> devices_;  // the split-device host (docs/devices.md)
+  std::map<std::uint16_t, std::uint32_t> vtpm_of_domain_;  // domid -> attached vTPM instance
 };
 
 }  // namespace shype::xend

@@ -1,0 +1,133 @@
+// xend and the vTPM manager (docs/vtpm.md, "Domains and their vTPMs";
+// manual 5.4): a configuration's `vtpm = ['instance=N, backend=0']` at
+// create and restore, the instance's release when the domain goes, and
+// `xm vtpm-list`. xend is a client of vtpm_managerd: the manager binds the
+// domain to an instance (the manual's allocation rule), gives it the
+// domain's label, starts it and attaches it to the domain, and the policy
+// core (through the hypervisor) decides whether that domain may have it.
+#include <chrono>
+
+#include "acm/ssidref.hpp"
+#include "xend/xend.hpp"
+
+namespace shype::xend {
+
+namespace {
+
+constexpr auto kVtpmTimeout = std::chrono::milliseconds(30'000);
+
+rpc::Result<rpc::Client> connect_manager(const std::filesystem::path& root) {
+  const auto socket = vtpm_manager_socket(root);
+  auto client = rpc::Client::connect(socket, std::chrono::milliseconds(2000));
+  if (!client) {
+    return rpc::fail("the vTPM manager is not running (no vtpm_managerd on " + socket.string() +
+                     ")");
+  }
+  client->set_timeout(kVtpmTimeout);
+  return std::move(*client);
+}
+
+}  // namespace
+
+acm::Status Xend::attach_config_vtpm(std::uint16_t domid, const std::string& name,
+                                     const Json& config_json) {
+  const Json vtpms = config_json.value("vtpms", Json::array());
+  if (vtpms.empty()) return {};
+  const Json& spec = vtpms.front();  // the parser allows one entry
+  const std::string backend = spec.value("backend", std::string("0"));
+  if (backend != "0" && backend != "Domain-0") {
+    return acm::make_error(acm::Errc::unsupported,
+                           "vtpm: backend=" + backend +
+                               " is not supported: the vTPM manager runs in Domain-0 (backend=0)");
+  }
+  // The domain's label, as the hypervisor has it: the vTPM carries it.
+  std::string label;
+  if (auto ssid = hv_->get_ssid(abi::kAcmGetByDomid, domid); ssid && policy_) {
+    const auto index = acm::primary_half(ssid->ssidref);
+    const auto& labels = policy_->compiled.numbering.vm_labels;
+    if (index != 0 && index < labels.size()) {
+      label = "ACM:" + policy_->model.header.name + ":" + labels[index];
+    }
+  }
+  auto manager = connect_manager(layout_.root);
+  if (!manager) return acm::make_error(acm::Errc::io_error, "vtpm: " + manager.error().message);
+  Json create = {{"name", name}, {"label", label}};
+  if (config_json.contains("uuid")) create["uuid"] = config_json["uuid"];
+  if (spec.contains("instance")) create["instance"] = spec["instance"];
+  auto created = manager->call("vtpm.create", create);
+  if (!created) return acm::make_error(acm::Errc::io_error, "vtpm: " + created.error().message);
+  const auto instance = created->value("instance", 0u);
+  const Json ref = {{"ref", instance}};
+  if (auto started = manager->call("vtpm.start", ref); !started) {
+    return acm::make_error(acm::Errc::io_error, "vtpm: " + started.error().message);
+  }
+  if (auto attached = manager->call("vtpm.attach", {{"ref", instance}, {"domid", domid}});
+      !attached) {
+    (void)manager->call("vtpm.stop", ref);
+    return acm::make_error(acm::Errc::update_rejected, "vtpm: " + attached.error().message);
+  }
+  vtpm_of_domain_[domid] = instance;
+  log_.info("domain " + name + " (" + std::to_string(domid) + "): vTPM instance " +
+            std::to_string(instance) +
+            (created->value("existing", false) ? " (its own, kept since an earlier start)" : "") +
+            (label.empty() ? "" : " labeled " + label));
+  return {};
+}
+
+void Xend::release_vtpm(std::uint16_t domid) {
+  const auto found = vtpm_of_domain_.find(domid);
+  if (found == vtpm_of_domain_.end()) return;
+  const std::uint32_t instance = found->second;
+  vtpm_of_domain_.erase(found);
+  auto manager = connect_manager(layout_.root);
+  if (!manager) {
+    log_.warning("domain " + std::to_string(domid) + ": vTPM instance " +
+                 std::to_string(instance) + " not stopped: " + manager.error().message);
+    return;
+  }
+  // Stopping saves it: the binding and the state stay for the next start.
+  (void)manager->call("vtpm.detach", {{"ref", instance}});
+  if (auto stopped = manager->call("vtpm.stop", {{"ref", instance}}); !stopped) {
+    log_.warning("vTPM instance " + std::to_string(instance) + ": " + stopped.error().message);
+  }
+}
+
+void Xend::adopt_vtpm(const DomainRecord& record) {
+  if (record.config.value("vtpms", Json::array()).empty()) return;
+  auto manager = connect_manager(layout_.root);
+  if (!manager) return;
+  auto list = manager->call("vtpm.list", Json::object());
+  if (!list) return;
+  for (const auto& i : list->value("instances", Json::array())) {
+    if (i.value("name", std::string()) == record.name && i.value("domid", Json()) == record.domid) {
+      vtpm_of_domain_[record.domid] = i.value("instance", 0u);
+    }
+  }
+}
+
+// xm vtpm-list <Domain>: the domain's vTPM as the manager sees it.
+RpcResult Xend::vtpm_list(const Json& params) {
+  auto domain = find_domain(params);
+  if (!domain) return tl::unexpected(domain.error());
+  Json devices = Json::array();
+  const bool configured = [&] {
+    const auto r = running_.find(domain->domid);
+    return r != running_.end() && !r->second.config.value("vtpms", Json::array()).empty();
+  }();
+  if (configured || vtpm_of_domain_.count(domain->domid) != 0) {
+    auto manager = connect_manager(layout_.root);
+    if (!manager) return tl::unexpected(manager.error());
+    auto list = manager->call("vtpm.list", Json::object());
+    if (!list) return tl::unexpected(list.error());
+    for (const auto& i : list->value("instances", Json::array())) {
+      if (i.value("name", std::string()) != domain->name) continue;
+      Json row = i;
+      row["idx"] = devices.size();
+      row["backend"] = 0;
+      devices.push_back(std::move(row));
+    }
+  }
+  return Json{{"domid", domain->domid}, {"name", domain->name}, {"devices", devices}};
+}
+
+}  // namespace shype::xend
