@@ -30,6 +30,7 @@
 #include "rpc/json_rpc.hpp"
 #include "vtpm/layout.hpp"
 #include "vtpm/registry.hpp"
+#include "vtpm/state_store.hpp"
 
 namespace shype::vtpm {
 
@@ -77,6 +78,8 @@ class Manager {
   bool drop_privileges_ = false;
   // The platform TPM's TCTI (platform_tcti_from_environment()).
   std::string platform_tcti_;
+  // The protected saved state (state_store.hpp), anchored in the platform TPM.
+  StateStore store_{layout_, platform_tcti_from_environment()};
 };
 
 }  // namespace shype::vtpm
