@@ -4,9 +4,9 @@
 // die with it (PR_SET_PDEATHSIG). Every wait is bounded (run_process).
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -335,7 +335,8 @@ TEST_F(VtpmManagerE2E, TamperedOrRolledBackStateIsRefusedOthersUnaffected) {
   ASSERT_EQ(ctl({"save", "a"}).exit_code, 0);
   const std::string a_old = contents(saved(1, "tpm2-00.permall"));
   const std::string a_old_volatile = contents(saved(1, "tpm2-00.volatilestate"));
-  ASSERT_EQ(tool("tpm2_pcrextend", {std::string("16:sha256=") + kPcrValue}, tcti["a"]).exit_code, 0);
+  ASSERT_EQ(tool("tpm2_pcrextend", {std::string("16:sha256=") + kPcrValue}, tcti["a"]).exit_code,
+            0);
   for (const char* name : {"a", "b", "c"})
     ASSERT_EQ(ctl({"stop", name}).exit_code, 0);
   // The saved state is not swtpm's plaintext format.
@@ -390,10 +391,9 @@ TEST_F(VtpmManagerE2E, ChangedPlatformPcrsStopTheManagerAndDeleteNothing) {
   const std::string sealed = contents(root_ / "var/lib/vtpm/manager-key.sealed");
   ASSERT_FALSE(sealed.empty());
 
-  ASSERT_EQ(tool("tpm2_pcrextend", {std::string("7:sha256=") + kPcrValue},
-                 platform_->tcti())
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      tool("tpm2_pcrextend", {std::string("7:sha256=") + kPcrValue}, platform_->tcti()).exit_code,
+      0);
   auto refused = managerd("start");
   EXPECT_NE(refused.exit_code, 0);
   const std::string said = refused.out + refused.err;

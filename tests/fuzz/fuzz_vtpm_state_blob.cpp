@@ -85,9 +85,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::span<const std::uint8_t> rest(data + 1, size - 1);
   switch (data[0] % 3) {
-    case 0: blob(rest); break;
-    case 1: manifest(rest); break;
-    default: sealed_key(rest); break;
+    case 0:
+      blob(rest);
+      break;
+    case 1:
+      manifest(rest);
+      break;
+    default:
+      sealed_key(rest);
+      break;
   }
   return 0;
 }

@@ -256,7 +256,8 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
   fs::remove_all(layout_.instance_run_dir(n), ec);
   // Decrypted and checked first, so a refused state leaves no worker behind.
   auto files = store_.load(n, b->domain_uuid);
-  if (!files) return fail("cannot start vTPM instance " + std::to_string(n) + ": " + files.error().message);
+  if (!files)
+    return fail("cannot start vTPM instance " + std::to_string(n) + ": " + files.error().message);
   for (const auto& dir : {layout_.instance_run_dir(n), layout_.work_dir(n)}) {
     if (auto ok = private_dir(dir, uid); !ok) return fail_from(ok.error());
   }

@@ -110,10 +110,9 @@ acm::Status create_primary(const EsysContext& ctx, ESYS_TR* handle) {
   const TPM2B_PUBLIC in_public = primary_template();
   TPM2B_DATA outside{};
   TPML_PCR_SELECTION creation_pcr{};
-  const TSS2_RC rc = Esys_CreatePrimary(ctx.get(), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
-                                        ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &in_public,
-                                        &outside, &creation_pcr, handle, nullptr, nullptr,
-                                        nullptr, nullptr);
+  const TSS2_RC rc = Esys_CreatePrimary(ctx.get(), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                        ESYS_TR_NONE, &sensitive, &in_public, &outside,
+                                        &creation_pcr, handle, nullptr, nullptr, nullptr, nullptr);
   if (rc != TSS2_RC_SUCCESS) return ctx.fail("cannot create the storage primary key", rc);
   return {};
 }
@@ -124,9 +123,9 @@ acm::Status pcr_policy_session(const EsysContext& ctx, TPM2_SE type, const PcrSe
                                ESYS_TR* session) {
   TPMT_SYM_DEF symmetric{};
   symmetric.algorithm = TPM2_ALG_NULL;
-  TSS2_RC rc = Esys_StartAuthSession(ctx.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                     ESYS_TR_NONE, ESYS_TR_NONE, nullptr, type, &symmetric,
-                                     TPM2_ALG_SHA256, session);
+  TSS2_RC rc =
+      Esys_StartAuthSession(ctx.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                            ESYS_TR_NONE, nullptr, type, &symmetric, TPM2_ALG_SHA256, session);
   if (rc != TSS2_RC_SUCCESS) return ctx.fail("cannot start a policy session", rc);
   TPM2B_DIGEST empty{};
   const TPML_PCR_SELECTION selection = to_tpm(pcrs);
@@ -159,8 +158,7 @@ acm::Result<std::uint32_t> parse_index(std::string_view text) {
 
 // The ESYS_TR of an NV index, or an error (TPM2_RC_HANDLE if undefined).
 TSS2_RC nv_handle(const EsysContext& ctx, std::uint32_t index, ESYS_TR* handle) {
-  return Esys_TR_FromTPMPublic(ctx.get(), index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                               handle);
+  return Esys_TR_FromTPMPublic(ctx.get(), index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, handle);
 }
 
 std::string index_text(std::uint32_t index) {
@@ -180,7 +178,9 @@ acm::Result<std::uint64_t> nv_read_counter(const EsysContext& ctx, ESYS_TR handl
   for (std::size_t i = 0; ok && i < 8; ++i)
     value = (value << 8) | data->buffer[i];
   Esys_Free(data);
-  if (!ok) return acm::make_error(acm::Errc::malformed_binary, "NV counter " + index_text(index) + ": not 8 bytes");
+  if (!ok)
+    return acm::make_error(acm::Errc::malformed_binary,
+                           "NV counter " + index_text(index) + ": not 8 bytes");
   return value;
 }
 
@@ -195,9 +195,9 @@ std::string PcrSelection::to_string() const {
 
 acm::Result<PcrSelection> parse_pcr_selection(std::string_view text) {
   const auto bad = [&](const std::string& why) {
-    return acm::make_error(acm::Errc::invalid_argument,
-                           "PCR selection '" + std::string(text) + "': " + why +
-                               " (expected e.g. sha256:0,2,4,7)");
+    return acm::make_error(
+        acm::Errc::invalid_argument,
+        "PCR selection '" + std::string(text) + "': " + why + " (expected e.g. sha256:0,2,4,7)");
   };
   const auto colon = text.find(':');
   if (colon == std::string_view::npos) return bad("no bank");
@@ -274,8 +274,7 @@ acm::Result<SealedSecret> parse_sealed_secret(std::span<const std::uint8_t> byte
   out.pcrs = *pcrs;
   const size_t public_at = offset;
   TPM2B_PUBLIC pub{};
-  if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(bytes.data(), bytes.size(), &offset, &pub) !=
-      TSS2_RC_SUCCESS)
+  if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(bytes.data(), bytes.size(), &offset, &pub) != TSS2_RC_SUCCESS)
     return bad("truncated or invalid public area");
   if (pub.publicArea.type != TPM2_ALG_KEYEDHASH) return bad("not a sealed data object");
   out.public_area.assign(bytes.begin() + static_cast<std::ptrdiff_t>(public_at),
@@ -302,8 +301,8 @@ acm::Result<SealedSecret> seal_secret(const std::string& tcti, const PcrSelectio
   if (auto ok = pcr_policy_session(*ctx, TPM2_SE_TRIAL, pcrs, trial); !ok)
     return tl::unexpected(ok.error());
   TPM2B_DIGEST* policy = nullptr;
-  TSS2_RC rc = Esys_PolicyGetDigest(ctx->get(), *trial, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                    &policy);
+  TSS2_RC rc =
+      Esys_PolicyGetDigest(ctx->get(), *trial, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &policy);
   if (rc != TSS2_RC_SUCCESS) return ctx->fail("cannot compute the PCR policy", rc);
 
   TPM2B_PUBLIC in_public{};
@@ -322,9 +321,9 @@ acm::Result<SealedSecret> seal_secret(const std::string& tcti, const PcrSelectio
   TPML_PCR_SELECTION creation_pcr{};
   TPM2B_PRIVATE* out_private = nullptr;
   TPM2B_PUBLIC* out_public = nullptr;
-  rc = Esys_Create(ctx->get(), *primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                   &sensitive, &in_public, &outside, &creation_pcr, &out_private, &out_public,
-                   nullptr, nullptr, nullptr);
+  rc = Esys_Create(ctx->get(), *primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
+                   &in_public, &outside, &creation_pcr, &out_private, &out_public, nullptr, nullptr,
+                   nullptr);
   OPENSSL_cleanse(&sensitive, sizeof sensitive);
   if (rc != TSS2_RC_SUCCESS) return ctx->fail("cannot create the sealed manager key", rc);
   SealedSecret sealed;
@@ -344,8 +343,8 @@ acm::Result<StateKey> unseal_secret(const std::string& tcti, const SealedSecret&
   if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(sealed.public_area.data(), sealed.public_area.size(), &offset,
                                      &pub) != TSS2_RC_SUCCESS ||
       (offset = 0, Tss2_MU_TPM2B_PRIVATE_Unmarshal(sealed.private_area.data(),
-                                                   sealed.private_area.size(), &offset,
-                                                   &priv)) != TSS2_RC_SUCCESS) {
+                                                   sealed.private_area.size(), &offset, &priv)) !=
+          TSS2_RC_SUCCESS) {
     return acm::make_error(acm::Errc::malformed_binary, "the sealed manager key is malformed");
   }
   auto ctx = EsysContext::open(tcti);
@@ -354,8 +353,8 @@ acm::Result<StateKey> unseal_secret(const std::string& tcti, const SealedSecret&
   ESYS_TR* primary = flush.add();
   if (auto ok = create_primary(*ctx, primary); !ok) return tl::unexpected(ok.error());
   ESYS_TR* object = flush.add();
-  TSS2_RC rc = Esys_Load(ctx->get(), *primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                         &priv, &pub, object);
+  TSS2_RC rc = Esys_Load(ctx->get(), *primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv,
+                         &pub, object);
   if (rc != TSS2_RC_SUCCESS) {
     return acm::make_error(
         acm::Errc::update_rejected,
@@ -384,16 +383,27 @@ acm::Result<StateKey> unseal_secret(const std::string& tcti, const SealedSecret&
   if (ok) std::memcpy(key.data(), data->buffer, key.size());
   OPENSSL_cleanse(data->buffer, data->size);
   Esys_Free(data);
-  if (!ok) return acm::make_error(acm::Errc::malformed_binary, "the unsealed manager key is not 32 bytes");
+  if (!ok)
+    return acm::make_error(acm::Errc::malformed_binary, "the unsealed manager key is not 32 bytes");
   return key;
 }
 
 acm::Result<std::uint64_t> ensure_counter(const std::string& tcti, std::uint32_t index) {
   auto ctx = EsysContext::open(tcti);
   if (!ctx) return tl::unexpected(ctx.error());
+  // Whether the index is defined, asked without an error (tpm2-tss logs a
+  // failed Esys_TR_FromTPMPublic).
+  TPMS_CAPABILITY_DATA* handles = nullptr;
+  TPMI_YES_NO more = TPM2_NO;
+  TSS2_RC rc = Esys_GetCapability(ctx->get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  TPM2_CAP_HANDLES, index, 1, &more, &handles);
+  if (rc != TSS2_RC_SUCCESS) return ctx->fail("cannot list the NV indices", rc);
+  const bool defined = handles->data.handles.count > 0 && handles->data.handles.handle[0] == index;
+  Esys_Free(handles);
   ESYS_TR handle = ESYS_TR_NONE;
-  TSS2_RC rc = nv_handle(*ctx, index, &handle);
-  if (rc == TSS2_RC_SUCCESS) {
+  if (defined) {
+    rc = nv_handle(*ctx, index, &handle);
+    if (rc != TSS2_RC_SUCCESS) return ctx->fail("cannot open NV index " + index_text(index), rc);
     TPM2B_NV_PUBLIC* pub = nullptr;
     rc = Esys_NV_ReadPublic(ctx->get(), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub,
                             nullptr);
@@ -434,9 +444,8 @@ acm::Result<std::uint64_t> read_counter(const std::string& tcti, std::uint32_t i
   if (!ctx) return tl::unexpected(ctx.error());
   ESYS_TR handle = ESYS_TR_NONE;
   if (const TSS2_RC rc = nv_handle(*ctx, index, &handle); rc != TSS2_RC_SUCCESS) {
-    return ctx->fail("the NV counter " + index_text(index) +
-                         " is missing (another TPM, or it was cleared)",
-                     rc);
+    return ctx->fail(
+        "the NV counter " + index_text(index) + " is missing (another TPM, or it was cleared)", rc);
   }
   return nv_read_counter(*ctx, handle, index);
 }
@@ -447,9 +456,8 @@ acm::Result<std::uint64_t> increment_counter(const std::string& tcti, std::uint3
   ESYS_TR handle = ESYS_TR_NONE;
   TSS2_RC rc = nv_handle(*ctx, index, &handle);
   if (rc != TSS2_RC_SUCCESS) {
-    return ctx->fail("the NV counter " + index_text(index) +
-                         " is missing (another TPM, or it was cleared)",
-                     rc);
+    return ctx->fail(
+        "the NV counter " + index_text(index) + " is missing (another TPM, or it was cleared)", rc);
   }
   rc = Esys_NV_Increment(ctx->get(), ESYS_TR_RH_OWNER, handle, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                          ESYS_TR_NONE);

@@ -176,7 +176,8 @@ acm::Result<ParsedStateBlob> parse_state_blob(std::span<const std::uint8_t> byte
                                               const std::string& what) {
   Cursor c(bytes);
   std::span<const std::uint8_t> field;
-  if (!c.take(kBlobMagic.size(), field) || !std::equal(field.begin(), field.end(), kBlobMagic.begin())) {
+  if (!c.take(kBlobMagic.size(), field) ||
+      !std::equal(field.begin(), field.end(), kBlobMagic.begin())) {
     return blob_error(what, "not a protected vTPM state file (bad magic)");
   }
   std::uint16_t version = 0;
@@ -224,18 +225,19 @@ acm::Result<std::vector<std::uint8_t>> open_state_blob(const StateKey& key,
                                 std::to_string(expected.instance) + "; refused");
   }
   if (h.domain_uuid != expected.domain_uuid) {
-    return blob_error(what, "belongs to domain " + h.domain_uuid + ", not " +
-                                expected.domain_uuid + "; refused");
+    return blob_error(
+        what, "belongs to domain " + h.domain_uuid + ", not " + expected.domain_uuid + "; refused");
   }
   if (h.file_name != expected.file_name) {
     return blob_error(what, "holds " + h.file_name + ", not " + expected.file_name + "; refused");
   }
   if (h.generation != expected.generation) {
     return blob_error(
-        what, "generation " + std::to_string(h.generation) + ", but the manifest expects " +
-                  std::to_string(expected.generation) +
-                  (h.generation < expected.generation ? ": an older copy was put back (rollback); refused"
-                                                      : ": not a committed save; refused"));
+        what,
+        "generation " + std::to_string(h.generation) + ", but the manifest expects " +
+            std::to_string(expected.generation) +
+            (h.generation < expected.generation ? ": an older copy was put back (rollback); refused"
+                                                : ": not a committed save; refused"));
   }
   std::vector<std::uint8_t> plain(blob.ciphertext.size());
   CipherCtx ctx(EVP_CIPHER_CTX_new());
@@ -254,8 +256,9 @@ acm::Result<std::vector<std::uint8_t>> open_state_blob(const StateKey& key,
       EVP_DecryptFinal_ex(ctx.get(), plain.data() + blob.ciphertext.size(), &length) == 1;
   if (!ok) {
     OPENSSL_cleanse(plain.data(), plain.size());
-    return blob_error(what, "authentication failed (modified, or not encrypted with this "
-                            "instance's key); refused");
+    return blob_error(what,
+                      "authentication failed (modified, or not encrypted with this "
+                      "instance's key); refused");
   }
   return plain;
 }

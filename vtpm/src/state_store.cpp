@@ -59,8 +59,7 @@ acm::Status StateStore::open(bool instances_exist) {
     if (!counter) return tl::unexpected(counter.error());
     auto sealed = seal_secret(tcti_, *pcrs, *index, *fresh);
     if (!sealed) return tl::unexpected(sealed.error());
-    if (auto ok = acm::write_file_atomic(sealed_path, sealed->serialize(), 0600); !ok)
-      return ok;
+    if (auto ok = acm::write_file_atomic(sealed_path, sealed->serialize(), 0600); !ok) return ok;
     key = *fresh;
     counter_index_ = *index;
   } else {
@@ -147,15 +146,17 @@ acm::Status StateStore::commit(Manifest updated) {
 acm::Result<StateKey> StateStore::instance_key(std::uint32_t n, const ManifestEntry& entry) const {
   const fs::path path = layout_.saved_dir(n) / key_file();
   auto bytes = acm::read_file(path);
-  if (!bytes) return refused("vTPM instance " + std::to_string(n) + ": its key " + path.string() + " cannot be read");
+  if (!bytes)
+    return refused("vTPM instance " + std::to_string(n) + ": its key " + path.string() +
+                   " cannot be read");
   if (sha256_hex(*bytes) != entry.key_sha256) {
     return refused(path.string() +
                    ": not the key this instance was created with (replaced); refused");
   }
   auto parsed = parse_state_blob(*bytes, path.string());
   if (!parsed) return tl::unexpected(parsed.error());
-  auto plain = open_state_blob(wrap_key_, *parsed, {n, 0, entry.domain_uuid, key_file()},
-                               path.string());
+  auto plain =
+      open_state_blob(wrap_key_, *parsed, {n, 0, entry.domain_uuid, key_file()}, path.string());
   if (!plain) return tl::unexpected(plain.error());
   if (plain->size() != kStateKeyBytes) return refused(path.string() + ": not a 256-bit key");
   StateKey key{};

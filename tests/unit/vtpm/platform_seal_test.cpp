@@ -171,8 +171,7 @@ TEST_F(StateStoreTest, SaveLoadAndRollbacksAreRefused) {
   StateStore again(Layout(dir_ / "root"), tpm_->tcti());
   auto refused = again.open(true);
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message.find("rollback"), std::string::npos)
-      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("rollback"), std::string::npos) << refused.error().message;
 }
 
 TEST_F(StateStoreTest, CrashWindowsKeepTheLastCommittedSave) {

@@ -118,8 +118,8 @@ TEST(VtpmStateBlob, TruncatedOrExtendedBlobsAreRefused) {
 TEST(VtpmManifest, RoundTripAndMac) {
   Manifest m;
   m.counter = 42;
-  m.instances[3] = {kBlobUuid, 5, {"tpm2-00.permall", "tpm2-00.volatilestate"},
-                    std::string(64, 'a')};
+  m.instances[3] = {
+      kBlobUuid, 5, {"tpm2-00.permall", "tpm2-00.volatilestate"}, std::string(64, 'a')};
   m.instances[200] = {"u2", 0, {}, std::string(64, 'b')};
   const std::string text = m.serialize(key_of(9));
   auto parsed = parse_manifest(text, "manifest.json");
@@ -144,14 +144,13 @@ TEST(VtpmManifest, MalformedManifestsNameTheProblem) {
   const std::string mac = "\"mac\": \"" + std::string(64, '0') + "\"";
   EXPECT_NE(error_of("[]").find("not a JSON object"), std::string::npos);
   EXPECT_NE(error_of("{\"version\": 2}").find("version"), std::string::npos);
-  EXPECT_NE(error_of("{\"version\": 1, \"counter\": -1, " + mac + ", \"instances\": {}}")
-                .find("counter"),
-            std::string::npos);
-  EXPECT_NE(error_of("{\"version\": 1, \"counter\": 1, \"mac\": \"zz\", \"instances\": {}}")
-                .find("mac"),
-            std::string::npos);
-  EXPECT_NE(error_of("{\"version\": 1, \"counter\": 1, " + mac +
-                     ", \"instances\": {\"0\": {}}}")
+  EXPECT_NE(
+      error_of("{\"version\": 1, \"counter\": -1, " + mac + ", \"instances\": {}}").find("counter"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of("{\"version\": 1, \"counter\": 1, \"mac\": \"zz\", \"instances\": {}}").find("mac"),
+      std::string::npos);
+  EXPECT_NE(error_of("{\"version\": 1, \"counter\": 1, " + mac + ", \"instances\": {\"0\": {}}}")
                 .find("instance '0'"),
             std::string::npos);
   EXPECT_NE(

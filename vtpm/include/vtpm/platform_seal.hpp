@@ -70,8 +70,7 @@ struct SealedSecret {
 // can be read), then returns its value.
 [[nodiscard]] acm::Result<std::uint64_t> ensure_counter(const std::string& tcti,
                                                         std::uint32_t index);
-[[nodiscard]] acm::Result<std::uint64_t> read_counter(const std::string& tcti,
-                                                      std::uint32_t index);
+[[nodiscard]] acm::Result<std::uint64_t> read_counter(const std::string& tcti, std::uint32_t index);
 // Increments and returns the new value.
 [[nodiscard]] acm::Result<std::uint64_t> increment_counter(const std::string& tcti,
                                                            std::uint32_t index);

@@ -71,15 +71,16 @@ struct ParsedStateBlob {
 // Checks the header against `expected` (instance, uuid, file name and
 // generation, each mismatch named in the error), then decrypts and
 // authenticates. A wrong key or any modified byte fails authentication.
-[[nodiscard]] acm::Result<std::vector<std::uint8_t>> open_state_blob(
-    const StateKey& key, const ParsedStateBlob& blob, const BlobHeader& expected,
-    const std::string& what);
+[[nodiscard]] acm::Result<std::vector<std::uint8_t>> open_state_blob(const StateKey& key,
+                                                                     const ParsedStateBlob& blob,
+                                                                     const BlobHeader& expected,
+                                                                     const std::string& what);
 
 struct ManifestEntry {
   std::string domain_uuid;
-  std::uint64_t generation = 0;     // of every file in `files`
-  std::vector<std::string> files;   // the state files saved at that generation
-  std::string key_sha256;           // hex SHA-256 of the instance's wrapped key file
+  std::uint64_t generation = 0;    // of every file in `files`
+  std::vector<std::string> files;  // the state files saved at that generation
+  std::string key_sha256;          // hex SHA-256 of the instance's wrapped key file
   bool operator==(const ManifestEntry&) const = default;
 };
 
