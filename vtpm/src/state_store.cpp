@@ -2,6 +2,8 @@
 
 #include <system_error>
 
+#include <openssl/crypto.h>
+
 #include "acm/file_io.hpp"
 
 namespace shype::vtpm {
@@ -27,6 +29,12 @@ fs::path next_of(const fs::path& p) {
 
 StateStore::StateStore(const Layout& layout, std::string platform_tcti)
     : layout_(layout), tcti_(std::move(platform_tcti)) {}
+
+StateStore::~StateStore() {
+  if (key_) OPENSSL_cleanse(key_->data(), key_->size());
+  OPENSSL_cleanse(mac_key_.data(), mac_key_.size());
+  OPENSSL_cleanse(wrap_key_.data(), wrap_key_.size());
+}
 
 fs::path StateStore::sealed_key_path() const {
   return layout_.state_dir / "manager-key.sealed";
@@ -92,6 +100,7 @@ acm::Status StateStore::open(bool instances_exist) {
       return ok;
     manifest_ = fresh;
     key_ = key;
+    OPENSSL_cleanse(key.data(), key.size());
     return {};
   }
   auto text = acm::read_text_file(manifest_file);
@@ -120,6 +129,7 @@ acm::Status StateStore::open(bool instances_exist) {
   }
   manifest_ = parsed->manifest;
   key_ = key;
+  OPENSSL_cleanse(key.data(), key.size());
   return {};
 }
 
@@ -161,6 +171,7 @@ acm::Result<StateKey> StateStore::instance_key(std::uint32_t n, const ManifestEn
   if (plain->size() != kStateKeyBytes) return refused(path.string() + ": not a 256-bit key");
   StateKey key{};
   std::copy(plain->begin(), plain->end(), key.begin());
+  OPENSSL_cleanse(plain->data(), plain->size());
   return key;
 }
 

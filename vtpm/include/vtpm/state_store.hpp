@@ -40,6 +40,9 @@ using StateFiles = std::map<std::string, std::vector<std::uint8_t>>;
 class StateStore {
  public:
   StateStore(const Layout& layout, std::string platform_tcti);
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+  ~StateStore();  // wipes the keys it holds
 
   // Unseals the manager key (or, on first start, when `instances_exist` is
   // false, makes and seals a new one), then checks the manifest against the
