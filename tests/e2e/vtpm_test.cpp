@@ -77,7 +77,8 @@ class VtpmManagerE2E : public ::testing::Test {
     ::unsetenv("SHYPE_VTPM_PLATFORM_TCTI");
     std::error_code ec;
     fs::remove_all(root_, ec);
-    fs::remove_all(root_.string() + "-platform", ec);
+    for (const char* suffix : {"-platform", "-snapshot", "-current", "-sealed", "-other-platform"})
+      fs::remove_all(root_.string() + suffix, ec);
   }
 
   ProcessResult managerd(const std::string& command) {
@@ -411,6 +412,63 @@ TEST_F(VtpmManagerE2E, ChangedPlatformPcrsStopTheManagerAndDeleteNothing) {
   platform_ = std::make_unique<shype::testing::SwtpmProcess>(platform_dir);
   ASSERT_EQ(managerd("start").exit_code, 0);
   EXPECT_EQ(pcr16(t), kPcrExtended);  // web was autostarted with its state
+}
+
+// The whole of var/lib/vtpm put back as it was (manifest and blobs together,
+// as a disk snapshot restores them), a missing manager key, and another
+// platform TPM: the manager refuses to start with a clear message each time
+// and changes no file.
+TEST_F(VtpmManagerE2E, DiskRollbackMissingKeyAndOtherTpmAreRefused) {
+  ASSERT_EQ(managerd("start").exit_code, 0);
+  ASSERT_EQ(ctl({"create", "web"}).exit_code, 0);
+  const std::string t = started_and_extended("web");
+  ASSERT_EQ(ctl({"save", "web"}).exit_code, 0);
+  ASSERT_EQ(managerd("stop").exit_code, 0);
+  const fs::path state = root_ / "var/lib/vtpm";
+  const fs::path snapshot = root_.string() + "-snapshot";
+  fs::copy(state, snapshot, fs::copy_options::recursive);
+  ASSERT_EQ(managerd("start").exit_code, 0);  // web autostarts; one more save at stop
+  ASSERT_EQ(managerd("stop").exit_code, 0);
+  const fs::path moved = root_.string() + "-current";
+  fs::rename(state, moved);
+  fs::copy(snapshot, state, fs::copy_options::recursive);
+  auto rolled = managerd("start");
+  EXPECT_NE(rolled.exit_code, 0);
+  EXPECT_NE((rolled.out + rolled.err).find("an older manifest was put back (rollback)"),
+            std::string::npos)
+      << rolled.out << rolled.err;
+  fs::remove_all(state);
+  fs::rename(moved, state);
+  fs::remove_all(snapshot);
+
+  // The manager key missing while instance state exists.
+  const fs::path sealed = state / "manager-key.sealed";
+  const fs::path aside = root_.string() + "-sealed";
+  fs::rename(sealed, aside);
+  auto missing = managerd("start");
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE((missing.out + missing.err).find("is missing but vTPM instance state exists"),
+            std::string::npos)
+      << missing.out << missing.err;
+  EXPECT_FALSE(fs::exists(sealed));  // not replaced by a new key
+  EXPECT_TRUE(fs::exists(saved(1, "tpm2-00.permall")));
+  fs::rename(aside, sealed);
+
+  // Another platform TPM.
+  shype::testing::SwtpmProcess other(root_.string() + "-other-platform");
+  ::setenv("SHYPE_VTPM_PLATFORM_TCTI", other.tcti().c_str(), 1);
+  auto foreign = managerd("start");
+  EXPECT_NE(foreign.exit_code, 0);
+  EXPECT_NE((foreign.out + foreign.err).find("not the one it was sealed to"), std::string::npos)
+      << foreign.out << foreign.err;
+  other.stop();
+  std::error_code ec;
+  fs::remove_all(root_.string() + "-other-platform", ec);
+
+  // Everything back: the instance starts with its state.
+  ::setenv("SHYPE_VTPM_PLATFORM_TCTI", platform_->tcti().c_str(), 1);
+  ASSERT_EQ(managerd("start").exit_code, 0);
+  EXPECT_EQ(pcr16(t), kPcrExtended);
 }
 
 }  // namespace
