@@ -359,8 +359,11 @@ rpc::Result<Json> Manager::remove(std::uint32_t n) {
   }
   crashed_.erase(n);
   const Binding gone = *registry_.find(n);
-  if (auto ok = store_.remove_instance(n); !ok)
-    return fail("cannot delete vTPM instance " + std::to_string(n) + ": " + ok.error().message);
+  if (auto ok = store_.remove_instance(n); !ok) {
+    if (store_.has_instance(n))
+      return fail("cannot delete vTPM instance " + std::to_string(n) + ": " + ok.error().message);
+    log_("instance " + std::to_string(n) + ": " + ok.error().message);
+  }
   if (auto ok = registry_.remove(n); !ok) return fail_from(ok.error());
   if (auto ok = store_registry(); !ok) return fail_from(ok.error());
   std::error_code ec;

@@ -60,7 +60,13 @@ class StateStore {
   // nothing on disk is changed then.
   [[nodiscard]] acm::Result<StateFiles> load(std::uint32_t instance, const std::string& uuid);
   // Drops the instance from the manifest (the caller removes its files).
+  // An error after the manifest was written (the platform counter could not
+  // be incremented; done at the next change or start) leaves the instance
+  // gone: check has_instance().
   [[nodiscard]] acm::Status remove_instance(std::uint32_t instance);
+  [[nodiscard]] bool has_instance(std::uint32_t instance) const {
+    return manifest_.instances.count(instance) != 0;
+  }
 
   [[nodiscard]] std::filesystem::path sealed_key_path() const;
   [[nodiscard]] std::filesystem::path manifest_path() const;
