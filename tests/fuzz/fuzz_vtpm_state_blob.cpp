@@ -14,6 +14,7 @@
 //    the key it was serialized with, and not under another;
 //  - a parsed sealed key re-serializes byte for byte.
 // Any violation aborts.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

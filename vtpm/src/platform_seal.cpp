@@ -1,5 +1,6 @@
 #include "vtpm/platform_seal.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>

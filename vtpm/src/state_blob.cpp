@@ -1,5 +1,6 @@
 #include "vtpm/state_blob.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 

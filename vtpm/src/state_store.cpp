@@ -1,5 +1,6 @@
 #include "vtpm/state_store.hpp"
 
+#include <algorithm>
 #include <system_error>
 
 #include <openssl/crypto.h>

@@ -4,6 +4,7 @@
 // trip, MAC and structural checks.
 #include "vtpm/state_blob.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
