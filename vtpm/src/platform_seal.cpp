@@ -229,7 +229,13 @@ acm::Result<PcrSelection> parse_pcr_selection(std::string_view text) {
 
 acm::Result<PcrSelection> seal_pcrs_from_environment() {
   const char* env = std::getenv("SHYPE_VTPM_SEAL_PCRS");
-  return parse_pcr_selection(env != nullptr && *env != '\0' ? env : kDefaultSealPcrs);
+  if (env == nullptr || *env == '\0') return parse_pcr_selection(kDefaultSealPcrs);
+  auto parsed = parse_pcr_selection(env);
+  if (!parsed) {
+    return acm::make_error(acm::Errc::invalid_argument,
+                           "SHYPE_VTPM_SEAL_PCRS: " + parsed.error().message);
+  }
+  return parsed;
 }
 
 acm::Result<std::uint32_t> counter_index_from_environment() {

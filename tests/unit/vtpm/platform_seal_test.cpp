@@ -241,5 +241,39 @@ TEST_F(StateStoreTest, MissingKeyWithExistingStateIsRefusedAndNothingIsDeleted) 
   EXPECT_TRUE(fs::exists(sealed));
 }
 
+TEST_F(StateStoreTest, ConfiguredPcrSelectionIsRecordedAndUsed) {
+  ::setenv("SHYPE_VTPM_SEAL_PCRS", "sha256:16,23", 1);
+  ::setenv("SHYPE_VTPM_NV_COUNTER", "0x01500b00", 1);
+  auto store = open_store(false);
+  ::unsetenv("SHYPE_VTPM_SEAL_PCRS");
+  ::unsetenv("SHYPE_VTPM_NV_COUNTER");
+  ASSERT_TRUE(store->is_open());
+  auto bytes = acm::read_file(store->sealed_key_path());
+  ASSERT_TRUE(bytes);
+  auto sealed = parse_sealed_secret(*bytes, "k");
+  ASSERT_TRUE(sealed);
+  EXPECT_EQ(sealed->pcrs.to_string(), "sha256:16,23");
+  EXPECT_EQ(sealed->counter_index, 0x01500b00u);
+  EXPECT_TRUE(read_counter(tpm_->tcti(), 0x01500b00));
+  // The recorded selection is used, not the default: PCR 0 does not matter.
+  extend_pcr(tpm_->tcti(), 0);
+  store = open_store(true);
+  EXPECT_TRUE(store->is_open());
+  extend_pcr(tpm_->tcti(), 16);
+  StateStore again(Layout(dir_ / "root"), tpm_->tcti());
+  auto refused = again.open(true);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("sha256:16,23"), std::string::npos)
+      << refused.error().message;
+
+  ::setenv("SHYPE_VTPM_SEAL_PCRS", "sha256:99", 1);
+  EXPECT_NE(seal_pcrs_from_environment().error().message.find("SHYPE_VTPM_SEAL_PCRS"),
+            std::string::npos);
+  ::unsetenv("SHYPE_VTPM_SEAL_PCRS");
+  ::setenv("SHYPE_VTPM_NV_COUNTER", "0x81000001", 1);
+  EXPECT_FALSE(counter_index_from_environment());
+  ::unsetenv("SHYPE_VTPM_NV_COUNTER");
+}
+
 }  // namespace
 }  // namespace shype::vtpm
