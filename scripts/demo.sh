@@ -51,7 +51,16 @@ stop_hypervisor() {
   stop_pidfile "$hvroot/run/xend/xend.pid"
   stop_pidfile "$hvroot/run/shype/shype-hv.pid"
 }
-trap 'stop_hypervisor; rm -rf "$work"' EXIT
+vtpm_managerd=$out/release/vtpm/vtpm_managerd
+vtpmctl=$out/release/vtpm/vtpmctl
+vtpmroot=$work/vtpm
+platform_tpm=$work/platform-tpm
+# The vTPM manager, then the swtpm standing in for the platform TPM.
+stop_vtpm() {
+  stop_pidfile "$vtpmroot/run/vtpm/vtpm_managerd.pid"
+  stop_pidfile "$platform_tpm/swtpm.pid"
+}
+trap 'stop_vtpm; stop_hypervisor; rm -rf "$work"' EXIT
 policies=$work/etc/xen/acm-security/policies
 mkdir -p "$policies/example"
 cp "$top"/policies/*.xml "$policies/"
@@ -80,6 +89,8 @@ run() {
   shown=${shown//$out\/release\/ezpolicy\//}
   shown=${shown//$top\//}
   shown=${shown//env SHYPE_ROOT=$hvroot /}
+  shown=${shown//env SHYPE_ROOT=$vtpmroot /}
+  shown=${shown//$out\/release\/vtpm\//}
   shown=${shown//$out\/release\/hypervisor\/guest\//}
   printf '\n$ %s\n' "${shown//$work/}"
   set +e
@@ -414,5 +425,50 @@ ctl 0 list
 run 0 env SHYPE_ROOT="$hvroot" "$xendbin" stop
 run 0 env SHYPE_ROOT="$hvroot" "$hvbin" stop
 run 3 env SHYPE_ROOT="$hvroot" "$hvbin" status
+
+if command -v swtpm >/dev/null && command -v tpm2_pcrextend >/dev/null; then
+  section "vTPM: instance state encrypted under a key sealed to the platform TPM (a swtpm here)"
+  mkdir -p "$platform_tpm"
+  timeout 10 swtpm socket --tpm2 --tpmstate "dir=$platform_tpm" \
+    --server "type=unixio,path=$platform_tpm/tpm.sock" \
+    --ctrl "type=unixio,path=$platform_tpm/tpm.sock.ctrl" \
+    --flags not-need-init,startup-clear --pid "file=$platform_tpm/swtpm.pid" \
+    --log "file=$platform_tpm/swtpm.log" -d
+  for _ in $(seq 50); do
+    [ -S "$platform_tpm/tpm.sock" ] && [ -s "$platform_tpm/swtpm.pid" ] && break
+    sleep 0.1
+  done
+  export SHYPE_VTPM_PLATFORM_TCTI="swtpm:path=$platform_tpm/tpm.sock"
+  vtpmd() { run "$1" env SHYPE_ROOT="$vtpmroot" "$vtpm_managerd" "${@:2}"; }
+  vctl() { run "$1" env SHYPE_ROOT="$vtpmroot" "$vtpmctl" "${@:2}"; }
+  vtpmd 0 start
+  vctl 0 create web --instance 3
+  vctl 0 start web
+  tcti=$(env SHYPE_ROOT="$vtpmroot" "$vtpmctl" tcti web)
+  one=0000000000000000000000000000000000000000000000000000000000000001
+  run 0 tpm2_startup -c -T "$tcti"
+  run 0 tpm2_pcrextend -T "$tcti" "16:sha256=$one"
+  vtpmd 0 restart
+  run 0 tpm2_pcrread -T "$tcti" sha256:16
+  vctl 0 stop web
+  saved=$vtpmroot/var/lib/vtpm/instances/3/saved
+  run 0 ls "$saved" "$vtpmroot/var/lib/vtpm"
+  printf '\n$ head -c 8 saved/tpm2-00.permall   # an AES-256-GCM blob, not swtpm plaintext\n'
+  head -c 8 "$saved/tpm2-00.permall"
+  echo
+  cp "$saved/tpm2-00.permall" "$work/permall.orig"
+  printf '\n$ flip one byte of saved/tpm2-00.permall\n'
+  printf 'X' | dd of="$saved/tpm2-00.permall" bs=1 seek=200 conv=notrunc status=none
+  vctl 1 start web
+  cp "$work/permall.orig" "$saved/tpm2-00.permall"
+  vctl 0 start web
+  run 0 tpm2_pcrread -T "$tcti" sha256:16
+  vtpmd 0 stop
+  printf '\n$ tpm2_pcrextend -T <platform TPM> 7:sha256=...   # the platform changes\n'
+  tpm2_pcrextend -T "$SHYPE_VTPM_PLATFORM_TCTI" "7:sha256=$one"
+  vtpmd 1 start
+  run 0 ls "$saved"
+  stop_vtpm
+fi
 
 printf '\ndemo: every decision was the expected one\n'

@@ -6,7 +6,7 @@ if(TARGET shype_vtpm)
   pkg_check_modules(VTPM_BENCH_DEPS IMPORTED_TARGET tss2-tctildr tss2-tcti-swtpm libtpms)
   if(VTPM_BENCH_DEPS_FOUND)
     add_executable(vtpm_bench ${CMAKE_CURRENT_LIST_DIR}/vtpm_bench.cpp)
-    target_link_libraries(vtpm_bench PRIVATE shype_vtpm PkgConfig::VTPM_BENCH_DEPS
+    target_link_libraries(vtpm_bench PRIVATE shype_vtpm shype_test_support PkgConfig::VTPM_BENCH_DEPS
                           benchmark::benchmark)
     shype_target_warnings(vtpm_bench)
   endif()

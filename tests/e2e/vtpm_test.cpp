@@ -2,9 +2,12 @@
 // (docs/vtpm.md). Each test has its own temporary SHYPE_ROOT; the manager is
 // stopped by pid at the end of every test (also on failure), and its workers
 // die with it (PR_SET_PDEATHSIG). Every wait is bounded (run_process).
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "process.hpp"
+#include "swtpm_process.hpp"
 
 namespace {
 
@@ -59,14 +63,22 @@ class VtpmManagerE2E : public ::testing::Test {
     ASSERT_NE(::mkdtemp(templ.data()), nullptr);
     root_ = templ;
     ::setenv("SHYPE_ROOT", root_.c_str(), 1);
+    // The platform TPM the manager seals its key to; outside SHYPE_ROOT so
+    // that a test can wipe or keep the manager's files independently.
+    platform_ = std::make_unique<shype::testing::SwtpmProcess>(root_.string() + "-platform");
+    ::setenv("SHYPE_VTPM_PLATFORM_TCTI", platform_->tcti().c_str(), 1);
     started_ = true;
   }
 
   void TearDown() override {
     if (!started_) return;
     stop_manager();
+    platform_.reset();
+    ::unsetenv("SHYPE_VTPM_PLATFORM_TCTI");
     std::error_code ec;
     fs::remove_all(root_, ec);
+    for (const char* suffix : {"-platform", "-snapshot", "-current", "-sealed", "-other-platform"})
+      fs::remove_all(root_.string() + suffix, ec);
   }
 
   ProcessResult managerd(const std::string& command) {
@@ -120,7 +132,27 @@ class VtpmManagerE2E : public ::testing::Test {
     return 0;
   }
 
+  fs::path saved(int instance, const std::string& file) const {
+    return root_ / "var/lib/vtpm/instances" / std::to_string(instance) / "saved" / file;
+  }
+  static std::string contents(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+  }
+  // Starts an instance, extends its PCR 16 once, and stops it (saved).
+  std::string started_and_extended(const std::string& name) {
+    EXPECT_EQ(ctl({"start", name}).exit_code, 0);
+    const std::string t = ctl({"tcti", name}).out;
+    const std::string tcti = t.substr(0, t.find('\n'));
+    EXPECT_EQ(tool("tpm2_startup", {"-c"}, tcti).exit_code, 0);
+    EXPECT_EQ(tool("tpm2_pcrextend", {std::string("16:sha256=") + kPcrValue}, tcti).exit_code, 0);
+    return tcti;
+  }
+
   fs::path root_;
+  std::unique_ptr<shype::testing::SwtpmProcess> platform_;
   std::vector<pid_t> pids_;
   bool started_ = false;
 };
@@ -231,8 +263,8 @@ TEST_F(VtpmManagerE2E, WorkersAreConfinedToTheirOwnDirectories) {
     EXPECT_NE(status_line(a, "Uid:"), status_line(b, "Uid:"));
     struct stat st_a {};
     struct stat st_b {};
-    ASSERT_EQ(::stat((root_ / "var/lib/vtpm/instances/1/work").c_str(), &st_a), 0);
-    ASSERT_EQ(::stat((root_ / "var/lib/vtpm/instances/2/work").c_str(), &st_b), 0);
+    ASSERT_EQ(::stat((root_ / "run/vtpm/1/state").c_str(), &st_a), 0);
+    ASSERT_EQ(::stat((root_ / "run/vtpm/2/state").c_str(), &st_b), 0);
     EXPECT_NE(st_a.st_uid, st_b.st_uid);
     EXPECT_EQ(st_a.st_mode & 0777, 0700u);
     EXPECT_NE(status_line(a, "Uid:").find(std::to_string(st_a.st_uid)), std::string::npos);
@@ -242,22 +274,22 @@ TEST_F(VtpmManagerE2E, WorkersAreConfinedToTheirOwnDirectories) {
       for (const fs::path& dir :
            {root_, root_ / "var", root_ / "var/lib", root_ / "var/lib/vtpm",
             root_ / "var/lib/vtpm/instances", root_ / "var/lib/vtpm/instances/1",
-            root_ / "var/lib/vtpm/instances/2"}) {
+            root_ / "var/lib/vtpm/instances/2", root_ / "run", root_ / "run/vtpm"}) {
         ASSERT_EQ(::chmod(dir.c_str(), 0755), 0) << dir;
       }
       const auto read_as_a = [&](const std::string& file) {
         const std::string id = std::to_string(st_a.st_uid);
         return run_process({*setpriv, "--reuid=" + id, "--regid=" + id, "--clear-groups",
-                            "/bin/cat", (root_ / "var/lib/vtpm/instances" / file).string()},
+                            "/bin/cat", (root_ / file).string()},
                            std::chrono::seconds(10));
       };
-      EXPECT_EQ(read_as_a("1/work/tpm2-00.permall").exit_code, 0);
-      auto other = read_as_a("2/work/tpm2-00.permall");
+      EXPECT_EQ(read_as_a("run/vtpm/1/state/tpm2-00.permall").exit_code, 0);
+      auto other = read_as_a("run/vtpm/2/state/tpm2-00.permall");
       EXPECT_NE(other.exit_code, 0);
       EXPECT_NE(other.err.find("Permission denied"), std::string::npos) << other.err;
       ASSERT_EQ(ctl({"save", "b"}).exit_code, 0);
-      EXPECT_NE(read_as_a("2/saved/tpm2-00.permall").exit_code, 0);
-      EXPECT_NE(read_as_a("1/saved/tpm2-00.permall").exit_code, 0);
+      EXPECT_NE(read_as_a("var/lib/vtpm/instances/2/saved/tpm2-00.permall").exit_code, 0);
+      EXPECT_NE(read_as_a("var/lib/vtpm/instances/1/saved/tpm2-00.permall").exit_code, 0);
     }
   } else {
     GTEST_LOG_(INFO) << "not root: workers share the manager's uid (documented in docs/vtpm.md)";
@@ -288,6 +320,155 @@ TEST_F(VtpmManagerE2E, BadRequestsAreClearErrors) {
   // A second start of the manager is refused politely; status answers.
   EXPECT_EQ(managerd("start").exit_code, 0);
   EXPECT_EQ(managerd("status").exit_code, 0);
+}
+
+// Protected state (docs/vtpm.md, "Protected state"): no plaintext under
+// var/lib; a tampered or rolled-back blob is refused with a clear error and
+// left as it is, and the other instances are unaffected.
+TEST_F(VtpmManagerE2E, TamperedOrRolledBackStateIsRefusedOthersUnaffected) {
+  ASSERT_EQ(managerd("start").exit_code, 0);
+  for (const char* name : {"a", "b", "c"})
+    ASSERT_EQ(ctl({"create", name}).exit_code, 0);
+  std::map<std::string, std::string> tcti;
+  for (const char* name : {"a", "b", "c"})
+    tcti[name] = started_and_extended(name);
+  // a: save once more after a second extend, keeping the first save's blob.
+  ASSERT_EQ(ctl({"save", "a"}).exit_code, 0);
+  const std::string a_old = contents(saved(1, "tpm2-00.permall"));
+  const std::string a_old_volatile = contents(saved(1, "tpm2-00.volatilestate"));
+  ASSERT_EQ(tool("tpm2_pcrextend", {std::string("16:sha256=") + kPcrValue}, tcti["a"]).exit_code,
+            0);
+  for (const char* name : {"a", "b", "c"})
+    ASSERT_EQ(ctl({"stop", name}).exit_code, 0);
+  // The saved state is not swtpm's plaintext format.
+  const std::string b_saved = contents(saved(2, "tpm2-00.permall"));
+  EXPECT_EQ(b_saved.rfind("SHVTPMB1", 0), 0u);
+  EXPECT_FALSE(fs::exists(root_ / "var/lib/vtpm/instances/2/work"));
+
+  // b: one flipped byte.
+  std::string b_tampered = b_saved;
+  b_tampered[b_tampered.size() / 2] ^= 0x20;
+  std::ofstream(saved(2, "tpm2-00.permall"), std::ios::binary | std::ios::trunc) << b_tampered;
+  auto tampered = ctl({"start", "b"});
+  EXPECT_EQ(tampered.exit_code, 1);
+  EXPECT_NE(tampered.err.find("cannot start vTPM instance 2"), std::string::npos) << tampered.err;
+  EXPECT_NE(tampered.err.find(saved(2, "tpm2-00.permall").string()), std::string::npos);
+  EXPECT_NE(tampered.err.find("authentication failed"), std::string::npos) << tampered.err;
+  EXPECT_EQ(std::count(tampered.err.begin(), tampered.err.end(), '\n'), 1);
+  EXPECT_EQ(contents(saved(2, "tpm2-00.permall")), b_tampered);
+
+  // a: its older blobs put back.
+  std::ofstream(saved(1, "tpm2-00.permall"), std::ios::binary | std::ios::trunc) << a_old;
+  std::ofstream(saved(1, "tpm2-00.volatilestate"), std::ios::binary | std::ios::trunc)
+      << a_old_volatile;
+  auto rolled = ctl({"start", "a"});
+  EXPECT_EQ(rolled.exit_code, 1);
+  EXPECT_NE(rolled.err.find("rollback"), std::string::npos) << rolled.err;
+  EXPECT_NE(rolled.err.find("tpm2-00.permall"), std::string::npos) << rolled.err;
+  EXPECT_EQ(contents(saved(1, "tpm2-00.permall")), a_old);
+
+  // c is unaffected, with its state.
+  ASSERT_EQ(ctl({"start", "c"}).exit_code, 0) << ctl({"start", "c"}).err;
+  EXPECT_EQ(pcr16(tcti["c"]), kPcrExtended);
+  const json list = ctl_json({"list"});
+  for (const auto& i : list["instances"])
+    EXPECT_EQ(i["status"], i["name"] == "c" ? "running" : "stopped") << i.dump();
+
+  // b with its original blob back starts with its state.
+  std::ofstream(saved(2, "tpm2-00.permall"), std::ios::binary | std::ios::trunc) << b_saved;
+  ASSERT_EQ(ctl({"start", "b"}).exit_code, 0);
+  EXPECT_EQ(pcr16(tcti["b"]), kPcrExtended);
+}
+
+// A changed platform (a PCR in the sealing policy extended): the manager
+// refuses to start with a clear message and deletes nothing; with the PCRs
+// as they were (a power cycle of the platform TPM), it starts again.
+TEST_F(VtpmManagerE2E, ChangedPlatformPcrsStopTheManagerAndDeleteNothing) {
+  ASSERT_EQ(managerd("start").exit_code, 0);
+  ASSERT_EQ(ctl({"create", "web"}).exit_code, 0);
+  const std::string t = started_and_extended("web");
+  ASSERT_EQ(managerd("stop").exit_code, 0);
+  const std::string blob = contents(saved(1, "tpm2-00.permall"));
+  const std::string sealed = contents(root_ / "var/lib/vtpm/manager-key.sealed");
+  ASSERT_FALSE(sealed.empty());
+
+  ASSERT_EQ(
+      tool("tpm2_pcrextend", {std::string("7:sha256=") + kPcrValue}, platform_->tcti()).exit_code,
+      0);
+  auto refused = managerd("start");
+  EXPECT_NE(refused.exit_code, 0);
+  const std::string said = refused.out + refused.err;
+  EXPECT_NE(said.find("cannot unseal the manager key: the platform's PCRs changed"),
+            std::string::npos)
+      << said;
+  EXPECT_EQ(contents(saved(1, "tpm2-00.permall")), blob);
+  EXPECT_EQ(contents(root_ / "var/lib/vtpm/manager-key.sealed"), sealed);
+  EXPECT_TRUE(fs::exists(root_ / "var/lib/vtpm/manifest.json"));
+  EXPECT_TRUE(fs::exists(root_ / "var/lib/vtpm/registry.json"));
+
+  // The same platform TPM after a reset (PCRs back to their boot values).
+  const fs::path platform_dir = platform_->dir();
+  platform_.reset();
+  platform_ = std::make_unique<shype::testing::SwtpmProcess>(platform_dir);
+  ASSERT_EQ(managerd("start").exit_code, 0);
+  EXPECT_EQ(pcr16(t), kPcrExtended);  // web was autostarted with its state
+}
+
+// The whole of var/lib/vtpm put back as it was (manifest and blobs together,
+// as a disk snapshot restores them), a missing manager key, and another
+// platform TPM: the manager refuses to start with a clear message each time
+// and changes no file.
+TEST_F(VtpmManagerE2E, DiskRollbackMissingKeyAndOtherTpmAreRefused) {
+  ASSERT_EQ(managerd("start").exit_code, 0);
+  ASSERT_EQ(ctl({"create", "web"}).exit_code, 0);
+  const std::string t = started_and_extended("web");
+  ASSERT_EQ(ctl({"save", "web"}).exit_code, 0);
+  ASSERT_EQ(managerd("stop").exit_code, 0);
+  const fs::path state = root_ / "var/lib/vtpm";
+  const fs::path snapshot = root_.string() + "-snapshot";
+  fs::copy(state, snapshot, fs::copy_options::recursive);
+  ASSERT_EQ(managerd("start").exit_code, 0);  // web autostarts; one more save at stop
+  ASSERT_EQ(managerd("stop").exit_code, 0);
+  const fs::path moved = root_.string() + "-current";
+  fs::rename(state, moved);
+  fs::copy(snapshot, state, fs::copy_options::recursive);
+  auto rolled = managerd("start");
+  EXPECT_NE(rolled.exit_code, 0);
+  EXPECT_NE((rolled.out + rolled.err).find("an older manifest was put back (rollback)"),
+            std::string::npos)
+      << rolled.out << rolled.err;
+  fs::remove_all(state);
+  fs::rename(moved, state);
+  fs::remove_all(snapshot);
+
+  // The manager key missing while instance state exists.
+  const fs::path sealed = state / "manager-key.sealed";
+  const fs::path aside = root_.string() + "-sealed";
+  fs::rename(sealed, aside);
+  auto missing = managerd("start");
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE((missing.out + missing.err).find("is missing but vTPM instance state exists"),
+            std::string::npos)
+      << missing.out << missing.err;
+  EXPECT_FALSE(fs::exists(sealed));  // not replaced by a new key
+  EXPECT_TRUE(fs::exists(saved(1, "tpm2-00.permall")));
+  fs::rename(aside, sealed);
+
+  // Another platform TPM.
+  shype::testing::SwtpmProcess other(root_.string() + "-other-platform");
+  ::setenv("SHYPE_VTPM_PLATFORM_TCTI", other.tcti().c_str(), 1);
+  auto foreign = managerd("start");
+  EXPECT_NE(foreign.exit_code, 0);
+  EXPECT_NE((foreign.out + foreign.err).find("not the one it was sealed to"), std::string::npos)
+      << foreign.out << foreign.err;
+  other.stop();
+  std::error_code ec;
+  fs::remove_all(root_.string() + "-other-platform", ec);
+
+  // Everything back: the instance starts with its state.
+  ::setenv("SHYPE_VTPM_PLATFORM_TCTI", platform_->tcti().c_str(), 1);
+  ASSERT_EQ(managerd("start").exit_code, 0);
+  EXPECT_EQ(pcr16(t), kPcrExtended);
 }
 
 }  // namespace

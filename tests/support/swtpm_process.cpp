@@ -1,5 +1,6 @@
 #include "swtpm_process.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <sstream>
@@ -10,6 +11,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +36,20 @@ std::string find_program(std::string program) {
     }
   }
   return "/usr/bin/swtpm";
+}
+
+bool accepts_connections(const fs::path& socket) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string path = socket.string();
+  if (path.size() >= sizeof address.sun_path) return false;
+  std::copy(path.begin(), path.end(), address.sun_path);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  // SAFETY: sockaddr_un is a sockaddr for AF_UNIX, as connect(2) expects.
+  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return ok;
 }
 
 }  // namespace
@@ -93,6 +110,17 @@ SwtpmProcess::SwtpmProcess(fs::path dir, std::string program) : dir_(std::move(d
       throw std::runtime_error(swtpm + " did not open its sockets within 5 s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // The socket files appear at bind(), slightly before swtpm accepts: wait
+  // until both answer a connect, so the first client is not refused.
+  for (const fs::path& socket : {dir_ / "tpm.sock", dir_ / "tpm.sock.ctrl"}) {
+    while (!accepts_connections(socket)) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        stop();
+        throw std::runtime_error(swtpm + " did not accept connections within 5 s");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
   }
 }
 

@@ -85,6 +85,15 @@ acm::Status Manager::open() {
     if (!loaded) return tl::unexpected(loaded.error());
     registry_ = std::move(*loaded);
   }
+  // The protected state must open (the manager key unsealed, the manifest
+  // matching the platform counter) before any instance starts; if it does
+  // not, the manager refuses to run and every file stays as it is.
+  bool instances_exist = !registry_.bindings().empty();
+  for (const auto& entry : fs::directory_iterator(layout_.state_dir / "instances", ec)) {
+    (void)entry;
+    instances_exist = true;
+  }
+  if (auto ok = store_.open(instances_exist); !ok) return ok;
   for (const auto& b : registry_.bindings()) {
     if (!b.autostart) continue;
     if (auto started = start(b.instance); !started) {
@@ -271,8 +280,10 @@ rpc::Result<Json> Manager::create(const Json& params) {
     // A leftover directory of a deleted instance with this number must not
     // leak its state into the new one.
     std::error_code ec;
-    for (const char* f : kStateFiles)
-      fs::remove(layout_.saved_dir(n) / f, ec);
+    for (const auto& entry : fs::directory_iterator(layout_.saved_dir(n), ec))
+      fs::remove(entry.path(), ec);
+    if (auto ok = store_.create_instance(n, allocation->binding.domain_uuid); !ok)
+      return fail("cannot create vTPM instance " + std::to_string(n) + ": " + ok.error().message);
     registry_ = std::move(updated);
     if (auto ok = store_registry(); !ok) return fail_from(ok.error());
     log_("instance " + std::to_string(n) + " created for domain " +
@@ -301,18 +312,17 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
   std::error_code ec;
   fs::remove_all(layout_.work_dir(n), ec);
   fs::remove_all(layout_.instance_run_dir(n), ec);
-  for (const auto& dir : {layout_.work_dir(n), layout_.instance_run_dir(n)}) {
+  // Decrypted and checked first, so a refused state leaves no worker behind.
+  auto files = store_.load(n, b->domain_uuid);
+  if (!files)
+    return fail("cannot start vTPM instance " + std::to_string(n) + ": " + files.error().message);
+  for (const auto& dir : {layout_.instance_run_dir(n), layout_.work_dir(n)}) {
     if (auto ok = private_dir(dir, uid); !ok) return fail_from(ok.error());
   }
-  for (const char* f : kStateFiles) {
-    const fs::path from = layout_.saved_dir(n) / f;
-    if (!fs::exists(from, ec)) continue;
-    // A plain copy: saved/ is the durable one (written atomically and
-    // synced by save); the work copy is rebuilt from it at every start.
+  for (const auto& [f, bytes] : *files) {
+    // The plaintext goes only to the worker's directory under run/.
     const fs::path to = layout_.work_dir(n) / f;
-    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-    if (ec) return fail("cannot copy " + from.string() + " to the worker: " + ec.message());
-    ::chmod(to.c_str(), 0600);
+    if (auto ok = acm::write_file_atomic(to, bytes, 0600); !ok) return fail_from(ok.error());
     if (uid != ::geteuid() && ::chown(to.c_str(), uid, static_cast<gid_t>(uid)) != 0) {
       return fail("cannot hand " + to.string() + " to the worker: " + std::strerror(errno));
     }
@@ -349,15 +359,17 @@ rpc::Result<Json> Manager::save(std::uint32_t n) {
   }
   std::error_code ec;
   Json files = Json::array();
+  StateFiles state;
   for (const char* f : kStateFiles) {
     const fs::path from = layout_.work_dir(n) / f;
     if (!fs::exists(from, ec)) continue;
     auto bytes = acm::read_file(from);
     if (!bytes) return fail_from(bytes.error());
-    if (auto ok = acm::write_file_atomic(layout_.saved_dir(n) / f, *bytes, 0600); !ok) {
-      return fail_from(ok.error());
-    }
     files.push_back({{"file", f}, {"bytes", bytes->size()}});
+    state[f] = std::move(*bytes);
+  }
+  if (auto ok = store_.save(n, registry_.find(n)->domain_uuid, state); !ok) {
+    return fail("cannot save vTPM instance " + std::to_string(n) + ": " + ok.error().message);
   }
   Json out = describe(*registry_.find(n));
   out["saved"] = files;
@@ -405,6 +417,11 @@ rpc::Result<Json> Manager::remove(std::uint32_t n) {
   }
   crashed_.erase(n);
   const Binding gone = *registry_.find(n);
+  if (auto ok = store_.remove_instance(n); !ok) {
+    if (store_.has_instance(n))
+      return fail("cannot delete vTPM instance " + std::to_string(n) + ": " + ok.error().message);
+    log_("instance " + std::to_string(n) + ": " + ok.error().message);
+  }
   if (auto ok = registry_.remove(n); !ok) return fail_from(ok.error());
   if (auto ok = store_registry(); !ok) return fail_from(ok.error());
   std::error_code ec;

@@ -4,11 +4,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+
+#include "swtpm_process.hpp"
 
 namespace shype::vtpm {
 namespace {
@@ -22,8 +25,14 @@ class VtpmManager : public ::testing::Test {
     std::string templ = (fs::temp_directory_path() / "vtpm-unit-XXXXXX").string();
     ASSERT_NE(::mkdtemp(templ.data()), nullptr);
     root_ = templ;
+    // The platform TPM the manager seals its key to.
+    if (!shype::testing::SwtpmProcess::available()) GTEST_SKIP() << "swtpm is not installed";
+    platform_ = std::make_unique<shype::testing::SwtpmProcess>(root_ / "platform-tpm");
+    ::setenv("SHYPE_VTPM_PLATFORM_TCTI", platform_->tcti().c_str(), 1);
   }
   void TearDown() override {
+    platform_.reset();
+    ::unsetenv("SHYPE_VTPM_PLATFORM_TCTI");
     std::error_code ec;
     fs::remove_all(root_, ec);
   }
@@ -31,6 +40,7 @@ class VtpmManager : public ::testing::Test {
     return Manager(Layout(root_), [this](std::string_view line) { log_.emplace_back(line); });
   }
   fs::path root_;
+  std::unique_ptr<shype::testing::SwtpmProcess> platform_;
   std::vector<std::string> log_;
 };
 

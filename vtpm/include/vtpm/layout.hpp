@@ -1,9 +1,13 @@
 // Where the vTPM manager keeps things under SHYPE_ROOT (default "/"):
 //   var/lib/vtpm/registry.json          the bindings (registry.hpp), written atomically
-//   var/lib/vtpm/instances/<N>/saved/   instance N's saved state (manager-owned, 0700):
-//                                       tpm2-00.permall, tpm2-00.volatilestate
-//   var/lib/vtpm/instances/<N>/work/    the worker's own state directory (0700, the
-//                                       worker's uid), rebuilt from saved/ at each start
+//   var/lib/vtpm/manager-key.sealed     the manager key, sealed to the platform TPM
+//   var/lib/vtpm/manifest.json          generations and NV counter value (MACed)
+//   var/lib/vtpm/instances/<N>/saved/   instance N's protected state (manager-owned, 0700):
+//                                       instance.key, tpm2-00.permall, tpm2-00.volatilestate,
+//                                       each an AES-256-GCM blob (state_store.hpp)
+//   run/vtpm/<N>/state/                 the worker's own (plaintext) state directory
+//                                       (0700, the worker's uid), rebuilt from saved/
+//                                       at each start; run/ is a tmpfs in production
 //   run/vtpm/vtpm_managerd.sock         vtpmctl's JSON-RPC socket (0600); .lock, .pid
 //   run/vtpm/<N>/tpm.sock               instance N's TPM (swtpm protocol, 0600);
 //   run/vtpm/<N>/tpm.sock.ctrl          its control channel; swtpm.log its log
@@ -42,8 +46,9 @@ struct Layout {
   [[nodiscard]] std::filesystem::path saved_dir(std::uint32_t n) const {
     return instance_dir(n) / "saved";
   }
+  // Plaintext TPM state lives only here, never under var/lib.
   [[nodiscard]] std::filesystem::path work_dir(std::uint32_t n) const {
-    return instance_dir(n) / "work";
+    return instance_run_dir(n) / "state";
   }
   [[nodiscard]] std::filesystem::path instance_run_dir(std::uint32_t n) const {
     return run_dir / std::to_string(n);

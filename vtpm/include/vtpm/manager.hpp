@@ -41,6 +41,7 @@
 #include "vtpm/layout.hpp"
 #include "vtpm/policy_gate.hpp"
 #include "vtpm/registry.hpp"
+#include "vtpm/state_store.hpp"
 
 namespace shype::vtpm {
 
@@ -97,6 +98,8 @@ class Manager {
   // The platform TPM's TCTI (platform_tcti_from_environment()).
   std::string platform_tcti_;
   PolicyGate gate_;
+  // The protected saved state (state_store.hpp), anchored in the platform TPM.
+  StateStore store_{layout_, platform_tcti_from_environment()};
 };
 
 }  // namespace shype::vtpm
