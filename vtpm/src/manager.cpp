@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "acm/file_io.hpp"
+#include "vtpm/attest.hpp"
 #include "vtpm/swtpm_ctrl.hpp"
 #include "vtpm/worker.hpp"
 
@@ -84,6 +85,7 @@ acm::Status Manager::open() {
     if (!loaded) return tl::unexpected(loaded.error());
     registry_ = std::move(*loaded);
   }
+  if (auto ok = open_ca(); !ok) return ok;
   for (const auto& b : registry_.bindings()) {
     if (!b.autostart) continue;
     if (auto started = start(b.instance); !started) {
@@ -139,7 +141,8 @@ Json Manager::describe(const Binding& b) const {
           {"status", status},
           {"pid", run != running_.end() ? run->second.pid : 0},
           {"tcti", layout_.tcti(b.instance)},
-          {"autostart", b.autostart}};
+          {"autostart", b.autostart},
+          {"pcr_banks", b.pcr_banks}};
 }
 
 rpc::Result<Binding> Manager::reference(const Json& params) const {
@@ -169,6 +172,7 @@ rpc::Result<Json> Manager::call(std::string_view method, const Json& params) {
                 {"running", running_.size()}};
   }
   if (method == "vtpm.create") return create(params);
+  if (is_attest_method(method)) return attest_call(method, params);
   if (method == "vtpm.list") {
     Json list = Json::array();
     for (const auto& b : registry_.bindings())
@@ -206,8 +210,31 @@ rpc::Result<Json> Manager::create(const Json& params) {
     }
     requested = params["instance"].get<std::int64_t>();
   }
+  std::vector<std::string> pcr_banks = {"sha256"};
+  if (params.contains("pcr_banks") && !params["pcr_banks"].is_null()) {
+    const Json& banks = params["pcr_banks"];
+    std::string text;
+    if (banks.is_string()) {
+      text = banks.get<std::string>();
+    } else if (banks.is_array()) {
+      for (const auto& bank : banks) {
+        if (!bank.is_string()) {
+          return fail("parameter 'pcr_banks' must list bank names", nullptr,
+                      ErrorCode::invalid_params);
+        }
+        text += (text.empty() ? "" : ",") + bank.get<std::string>();
+      }
+    } else {
+      return fail("parameter 'pcr_banks' must be a list like \"sha1,sha256\"", nullptr,
+                  ErrorCode::invalid_params);
+    }
+    auto parsed = parse_pcr_banks(text);
+    if (!parsed) return fail_from(parsed.error());
+    pcr_banks = std::move(*parsed);
+  }
   Registry updated = registry_;
-  auto allocation = updated.create(params["name"].get<std::string>(), uuid, requested);
+  auto allocation =
+      updated.create(params["name"].get<std::string>(), uuid, requested, std::move(pcr_banks));
   if (!allocation) return fail_from(allocation.error());
   if (!allocation->existing) {
     const std::uint32_t n = allocation->binding.instance;
@@ -265,10 +292,29 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
                   layout_.instance_run_dir(n),
                   layout_.ctrl_socket(n),
                   drop_privileges_};
+  const bool first_start = needs_manufacturing(n);
   auto pid = launch_worker(spec, kStartTimeout);
   if (!pid) return fail(pid.error().message);
   running_[n] = Running{*pid};
   crashed_.erase(n);
+  if (first_start) {
+    // The EK and its certificate go into the TPM's NV, then into saved/.
+    auto made = manufacture(n);
+    if (made) {
+      if (auto saved = save(n); !saved) made = acm::make_error(acm::Errc::io_error, saved.error().message);
+    }
+    if (!made) {
+      (void)swtpm_control(layout_.ctrl_socket(n), SwtpmCommand::shutdown, kControlTimeout);
+      reap_worker(*pid, kStopTimeout);
+      running_.erase(n);
+      std::error_code gone;
+      fs::remove(layout_.ek_cert(n), gone);
+      fs::remove(layout_.ek_public(n), gone);
+      for (const char* f : kStateFiles)
+        fs::remove(layout_.saved_dir(n) / f, gone);
+      return fail(made.error().message);
+    }
+  }
   if (!b->autostart) {
     (void)registry_.set_autostart(n, true);
     if (auto ok = store_registry(); !ok)

@@ -7,6 +7,8 @@
 
 #include <openssl/rand.h>
 
+#include "vtpm/attest.hpp"
+
 namespace shype::vtpm {
 
 using acm::Errc;
@@ -68,7 +70,20 @@ std::uint32_t Registry::lowest_free() const noexcept {
 }
 
 acm::Result<Allocation> Registry::create(std::string_view name, std::string_view uuid,
-                                         std::optional<std::int64_t> requested) {
+                                         std::optional<std::int64_t> requested,
+                                         std::vector<std::string> pcr_banks) {
+  if (pcr_banks.empty()) {
+    return make_error(Errc::invalid_argument, "an instance needs at least one PCR bank");
+  }
+  for (std::size_t i = 0; i < pcr_banks.size(); ++i) {
+    if (!is_known_pcr_bank(pcr_banks[i]) ||
+        std::find(pcr_banks.begin(), pcr_banks.begin() + static_cast<std::ptrdiff_t>(i),
+                  pcr_banks[i]) != pcr_banks.begin() + static_cast<std::ptrdiff_t>(i)) {
+      return make_error(Errc::invalid_argument,
+                        "PCR bank '" + pcr_banks[i] +
+                            "' is unknown or listed twice (sha1, sha256, sha384, sha512)");
+    }
+  }
   if (!is_valid_domain_name(name)) {
     return make_error(Errc::invalid_argument,
                       "domain name '" + std::string(name) +
@@ -123,7 +138,8 @@ acm::Result<Allocation> Registry::create(std::string_view name, std::string_view
                                                 std::to_string(kMaxInstance) +
                                                 " instance numbers are bound");
   }
-  Binding binding{chosen, std::string(name), canonical.empty() ? random_uuid() : canonical, false};
+  Binding binding{chosen, std::string(name), canonical.empty() ? random_uuid() : canonical, false,
+                  std::move(pcr_banks)};
   bindings_.push_back(binding);
   std::sort(bindings_.begin(), bindings_.end(),
             [](const Binding& a, const Binding& b) { return a.instance < b.instance; });
@@ -189,7 +205,8 @@ json Registry::to_json() const {
     list.push_back({{"instance", b.instance},
                     {"name", b.domain_name},
                     {"uuid", b.domain_uuid},
-                    {"autostart", b.autostart}});
+                    {"autostart", b.autostart},
+                    {"pcr_banks", b.pcr_banks}});
   }
   return {{"version", 1}, {"instances", list}};
 }
@@ -231,8 +248,22 @@ acm::Result<Registry> Registry::from_json(const json& stored, const std::string&
     if (entry.contains("autostart") && !entry["autostart"].is_boolean()) {
       return bad(at + "\"autostart\" must be true or false");
     }
+    std::vector<std::string> banks = {"sha256"};
+    if (entry.contains("pcr_banks")) {
+      const auto& list = entry["pcr_banks"];
+      if (!list.is_array() || list.empty()) return bad(at + "\"pcr_banks\" must be a list of banks");
+      banks.clear();
+      for (const auto& bank : list) {
+        if (!bank.is_string() || !is_known_pcr_bank(bank.get<std::string>()) ||
+            std::find(banks.begin(), banks.end(), bank.get<std::string>()) != banks.end()) {
+          return bad(at + "\"pcr_banks\" holds an unknown or repeated bank");
+        }
+        banks.push_back(bank.get<std::string>());
+      }
+    }
+    const bool autostart = entry.contains("autostart") && entry["autostart"] == true;
     Binding b{static_cast<std::uint32_t>(n), entry["name"].get<std::string>(),
-              *canonical_uuid(entry["uuid"].get<std::string>()), entry.value("autostart", false)};
+              *canonical_uuid(entry["uuid"].get<std::string>()), autostart, std::move(banks)};
     for (const auto& other : registry.bindings_) {
       if (other.instance == b.instance) {
         return bad(at + "instance " + std::to_string(n) + " appears twice");

@@ -2,6 +2,11 @@
 //   var/lib/vtpm/registry.json          the bindings (registry.hpp), written atomically
 //   var/lib/vtpm/instances/<N>/saved/   instance N's saved state (manager-owned, 0700):
 //                                       tpm2-00.permall, tpm2-00.volatilestate
+//   var/lib/vtpm/ca/                    the manager's local CA (local_ca.hpp): ca-key.pem
+//                                       (0600), ca-cert.pem
+//   var/lib/vtpm/instances/<N>/ek-cert.pem, ek-public.bin
+//                                       instance N's EK certificate and public key
+//                                       (TPM2B_PUBLIC), kept from its manufacturing
 //   var/lib/vtpm/instances/<N>/work/    the worker's own state directory (0700, the
 //                                       worker's uid), rebuilt from saved/ at each start
 //   run/vtpm/vtpm_managerd.sock         vtpmctl's JSON-RPC socket (0600); .lock, .pid
@@ -38,6 +43,13 @@ struct Layout {
 
   [[nodiscard]] std::filesystem::path instance_dir(std::uint32_t n) const {
     return state_dir / "instances" / std::to_string(n);
+  }
+  [[nodiscard]] std::filesystem::path ca_dir() const { return state_dir / "ca"; }
+  [[nodiscard]] std::filesystem::path ek_cert(std::uint32_t n) const {
+    return instance_dir(n) / "ek-cert.pem";
+  }
+  [[nodiscard]] std::filesystem::path ek_public(std::uint32_t n) const {
+    return instance_dir(n) / "ek-public.bin";
   }
   [[nodiscard]] std::filesystem::path saved_dir(std::uint32_t n) const {
     return instance_dir(n) / "saved";

@@ -8,6 +8,15 @@
 //   vtpm.start  {ref}  vtpm.stop {ref}  vtpm.save {ref}  vtpm.delete {ref}
 //   vtpm.tcti   {ref}                    -> {"instance", "tcti"}
 //   vtpm.info   {}                       -> {"root", "instances", "running"}
+// Attestation (manager_attest.cpp, docs/vtpm.md "Attestation"):
+//   vtpm.ek_cert {ref}                   -> {"instance", "uuid", "pem", "der" (hex)}
+//   vtpm.ca_cert {}                      -> {"pem"}: the local CA, the platform credential
+//   vtpm.platform_ak {}                  -> {"pem", "public" (TPM2B_PUBLIC hex)}
+//   vtpm.deepquote {ref, nonce (hex), pcrs?, platform_pcrs?} -> a deep quote document
+//     (deepquote.hpp); pcrs/platform_pcrs are lists like "0,1,16" or "0-7"; the
+//     platform default is $SHYPE_VTPM_QUOTE_PCRS, else "0-7".
+// vtpm.create also takes pcr_banks (["sha1","sha256"] or "sha1,sha256"; default
+// sha256): a new instance is manufactured at its first start (attest.hpp).
 // An instance object: {instance, name, uuid, status: running|stopped|crashed,
 // pid (0 if none), tcti, autostart}. `ref` is an instance number, a domain
 // UUID or a domain name.
@@ -22,12 +31,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <sys/types.h>
 
 #include "rpc/json_rpc.hpp"
+#include "vtpm/local_ca.hpp"
 #include "vtpm/layout.hpp"
 #include "vtpm/registry.hpp"
 
@@ -68,6 +79,12 @@ class Manager {
   rpc::Result<Binding> reference(const rpc::Json& params) const;
   rpc::Json describe(const Binding& binding) const;
   acm::Status store_registry() const;
+  // Attestation (manager_attest.cpp).
+  acm::Status open_ca();
+  [[nodiscard]] bool needs_manufacturing(std::uint32_t instance) const;
+  acm::Status manufacture(std::uint32_t instance);
+  [[nodiscard]] static bool is_attest_method(std::string_view method);
+  rpc::Result<rpc::Json> attest_call(std::string_view method, const rpc::Json& params);
 
   Layout layout_;
   LogSink log_;
@@ -77,6 +94,7 @@ class Manager {
   bool drop_privileges_ = false;
   // The platform TPM's TCTI (platform_tcti_from_environment()).
   std::string platform_tcti_;
+  std::optional<LocalCa> ca_;  // set by open()
 };
 
 }  // namespace shype::vtpm
