@@ -219,26 +219,52 @@ TPML_PCR_SELECTION sha256_selection(const std::vector<std::uint32_t>& pcrs) {
   return sel;
 }
 
+// PCR_Read answers at most 8 digests per call and says which; the loop asks
+// again for the rest.
 acm::Result<std::vector<PcrValue>> read_pcrs(const EsysContext& ctx,
                                              const std::vector<std::uint32_t>& pcrs) {
-  std::vector<PcrValue> out;
+  std::vector<std::uint32_t> remaining;
   for (const auto p : pcrs) {
     if (p > kMaxPcrIndex) return make_error(Errc::invalid_argument, "PCR " + std::to_string(p) + " is out of range 0-23");
-    const TPML_PCR_SELECTION sel = sha256_selection({p});
+    if (std::find(remaining.begin(), remaining.end(), p) == remaining.end()) remaining.push_back(p);
+  }
+  std::sort(remaining.begin(), remaining.end());
+  std::vector<PcrValue> out;
+  while (!remaining.empty()) {
+    const TPML_PCR_SELECTION sel = sha256_selection(remaining);
     std::uint32_t counter = 0;
     EsysOut<TPML_PCR_SELECTION> sel_out;
     EsysOut<TPML_DIGEST> values;
+    const std::string what = "PCR_Read(sha256:" + format_pcr_list(remaining) + ")";
     if (const TSS2_RC rc = Esys_PCR_Read(ctx.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel,
                                          &counter, sel_out.out(), values.out());
         rc != TSS2_RC_SUCCESS) {
-      return ctx.fail("PCR_Read(sha256:" + std::to_string(p) + ")", rc);
+      return ctx.fail(what, rc);
     }
-    if (values->count != 1 || values->digests[0].size != 32) {
-      return make_error(Errc::io_error, "PCR_Read(sha256:" + std::to_string(p) + ") on the TPM '" +
-                                            ctx.tcti_config() + "': no sha256 value (is the sha256 bank allocated?)");
+    std::vector<std::uint32_t> returned;
+    if (sel_out->count == 1 && sel_out->pcrSelections[0].hash == TPM2_ALG_SHA256) {
+      const auto& s = sel_out->pcrSelections[0];
+      for (std::uint32_t i = 0; i <= kMaxPcrIndex && i / 8 < s.sizeofSelect; ++i) {
+        if ((s.pcrSelect[i / 8] & (1U << (i % 8))) != 0) returned.push_back(i);
+      }
     }
-    out.push_back({p, Bytes(values->digests[0].buffer, values->digests[0].buffer + 32)});
+    if (returned.empty() || returned.size() != values->count) {
+      return make_error(Errc::io_error, what + " on the TPM '" + ctx.tcti_config() +
+                                            "': no sha256 values (is the sha256 bank allocated?)");
+    }
+    for (std::size_t i = 0; i < returned.size(); ++i) {
+      const auto& d = values->digests[i];
+      if (d.size != 32 ||
+          std::find(remaining.begin(), remaining.end(), returned[i]) == remaining.end()) {
+        return make_error(Errc::io_error, what + " on the TPM '" + ctx.tcti_config() +
+                                              "': an unexpected answer");
+      }
+      out.push_back({returned[i], Bytes(d.buffer, d.buffer + 32)});
+      remaining.erase(std::find(remaining.begin(), remaining.end(), returned[i]));
+    }
   }
+  std::sort(out.begin(), out.end(),
+            [](const PcrValue& a, const PcrValue& b) { return a.index < b.index; });
   return out;
 }
 
