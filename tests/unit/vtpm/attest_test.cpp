@@ -17,6 +17,7 @@
 #include "swtpm_process.hpp"
 #include "vtpm/deepquote.hpp"
 #include "vtpm/local_ca.hpp"
+#include "vtpm/manager.hpp"
 #include "vtpm/registry.hpp"
 
 namespace shype::vtpm {
@@ -275,6 +276,38 @@ TEST_F(VtpmDeepQuote, DecoderNamesTheBadField) {
   d["platform"]["pcr_selection"] = "sha1:0";
   fails_with(d, "\"platform.pcr_selection\"");
   EXPECT_FALSE(parse_deep_quote("not json"));
+}
+
+TEST(VtpmManagerAttest, BanksCaAndCertificatesThroughRpc) {
+  const fs::path root = temp_dir("vtpm-mgr-attest");
+  ASSERT_FALSE(root.empty());
+  {
+    Manager m(Layout(root), [](std::string_view) {});
+    ASSERT_TRUE(m.open());
+    EXPECT_TRUE(fs::exists(root / "var/lib/vtpm/ca/ca-key.pem"));
+    auto ca = m.call("vtpm.ca_cert", rpc::Json::object());
+    ASSERT_TRUE(ca);
+    EXPECT_EQ((*ca)["pem"].get<std::string>().rfind("-----BEGIN CERTIFICATE-----", 0), 0U);
+    auto legacy = m.call("vtpm.create", {{"name", "legacy"}, {"pcr_banks", "sha1,sha256"}});
+    ASSERT_TRUE(legacy);
+    EXPECT_EQ((*legacy)["pcr_banks"], rpc::Json::array({"sha1", "sha256"}));
+    auto plain = m.call("vtpm.create", {{"name", "plain"}});
+    ASSERT_TRUE(plain);
+    EXPECT_EQ((*plain)["pcr_banks"], rpc::Json::array({"sha256"}));
+    auto bad = m.call("vtpm.create", {{"name", "odd"}, {"pcr_banks", rpc::Json::array({"sm3"})}});
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find("sm3"), std::string::npos);
+    auto none = m.call("vtpm.ek_cert", {{"ref", "plain"}});
+    ASSERT_FALSE(none);
+    EXPECT_NE(none.error().message.find("has no EK certificate"), std::string::npos);
+    auto quote = m.call("vtpm.deepquote", {{"ref", "nosuch"}, {"nonce", "00"}});
+    ASSERT_FALSE(quote);
+    // The same CA after a manager restart.
+    Manager again(Layout(root), [](std::string_view) {});
+    ASSERT_TRUE(again.open());
+    EXPECT_EQ((*again.call("vtpm.ca_cert", rpc::Json::object()))["pem"], (*ca)["pem"]);
+  }
+  fs::remove_all(root);
 }
 
 TEST(VtpmReadEvidence, WithoutAnEkIsAClearError) {
