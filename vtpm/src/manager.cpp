@@ -210,31 +210,11 @@ rpc::Result<Json> Manager::create(const Json& params) {
     }
     requested = params["instance"].get<std::int64_t>();
   }
-  std::vector<std::string> pcr_banks = {"sha256"};
-  if (params.contains("pcr_banks") && !params["pcr_banks"].is_null()) {
-    const Json& banks = params["pcr_banks"];
-    std::string text;
-    if (banks.is_string()) {
-      text = banks.get<std::string>();
-    } else if (banks.is_array()) {
-      for (const auto& bank : banks) {
-        if (!bank.is_string()) {
-          return fail("parameter 'pcr_banks' must list bank names", nullptr,
-                      ErrorCode::invalid_params);
-        }
-        text += (text.empty() ? "" : ",") + bank.get<std::string>();
-      }
-    } else {
-      return fail("parameter 'pcr_banks' must be a list like \"sha1,sha256\"", nullptr,
-                  ErrorCode::invalid_params);
-    }
-    auto parsed = parse_pcr_banks(text);
-    if (!parsed) return fail_from(parsed.error());
-    pcr_banks = std::move(*parsed);
-  }
+  auto pcr_banks = pcr_banks_parameter(params);
+  if (!pcr_banks) return fail_from(pcr_banks.error());
   Registry updated = registry_;
   auto allocation =
-      updated.create(params["name"].get<std::string>(), uuid, requested, std::move(pcr_banks));
+      updated.create(params["name"].get<std::string>(), uuid, requested, std::move(*pcr_banks));
   if (!allocation) return fail_from(allocation.error());
   if (!allocation->existing) {
     const std::uint32_t n = allocation->binding.instance;
@@ -298,20 +278,10 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
   running_[n] = Running{*pid};
   crashed_.erase(n);
   if (first_start) {
-    // The EK and its certificate go into the TPM's NV, then into saved/.
-    auto made = manufacture(n);
-    if (made) {
-      if (auto saved = save(n); !saved) made = acm::make_error(acm::Errc::io_error, saved.error().message);
-    }
-    if (!made) {
+    if (auto made = manufacture(n); !made) {
       (void)swtpm_control(layout_.ctrl_socket(n), SwtpmCommand::shutdown, kControlTimeout);
       reap_worker(*pid, kStopTimeout);
       running_.erase(n);
-      std::error_code gone;
-      fs::remove(layout_.ek_cert(n), gone);
-      fs::remove(layout_.ek_public(n), gone);
-      for (const char* f : kStateFiles)
-        fs::remove(layout_.saved_dir(n) / f, gone);
       return fail(made.error().message);
     }
   }

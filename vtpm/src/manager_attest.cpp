@@ -78,11 +78,41 @@ bool Manager::needs_manufacturing(std::uint32_t n) const {
   return true;
 }
 
+acm::Result<std::vector<std::string>> Manager::pcr_banks_parameter(const Json& params) {
+  if (!params.is_object() || !params.contains("pcr_banks") || params["pcr_banks"].is_null()) {
+    return std::vector<std::string>{"sha256"};
+  }
+  const Json& banks = params["pcr_banks"];
+  std::string text;
+  if (banks.is_string()) {
+    text = banks.get<std::string>();
+  } else if (banks.is_array()) {
+    for (const auto& bank : banks) {
+      if (!bank.is_string()) {
+        return acm::make_error(acm::Errc::invalid_argument,
+                               "parameter 'pcr_banks' must list bank names");
+      }
+      text += (text.empty() ? "" : ",") + bank.get<std::string>();
+    }
+  } else {
+    return acm::make_error(acm::Errc::invalid_argument,
+                           "parameter 'pcr_banks' must be a list like \"sha1,sha256\"");
+  }
+  return parse_pcr_banks(text);
+}
+
 acm::Status Manager::manufacture(std::uint32_t n) {
   const Binding* b = registry_.find(n);
   if (b == nullptr || !ca_) {
     return acm::make_error(acm::Errc::not_found, "no vTPM instance " + std::to_string(n));
   }
+  const auto discard = [&] {
+    std::error_code ec;
+    fs::remove(layout_.ek_cert(n), ec);
+    fs::remove(layout_.ek_public(n), ec);
+    for (const auto& entry : fs::directory_iterator(layout_.saved_dir(n), ec))
+      fs::remove(entry.path(), ec);
+  };
   auto made = manufacture_instance(layout_.tcti(n), layout_.ctrl_socket(n), b->pcr_banks, *ca_);
   if (!made) {
     return acm::make_error(made.error().code, "manufacturing vTPM instance " + std::to_string(n) +
@@ -90,8 +120,20 @@ acm::Status Manager::manufacture(std::uint32_t n) {
   }
   auto pem = certificate_der_to_pem(made->ek_cert_der);
   if (!pem) return tl::unexpected(pem.error());
-  if (auto ok = acm::write_file_atomic(layout_.ek_public(n), made->ek_public, 0600); !ok) return ok;
-  if (auto ok = acm::write_file_atomic(layout_.ek_cert(n), *pem, 0644); !ok) return ok;
+  // The TPM's state first (its NV holds the certificate), then the manager's
+  // copies, whose presence marks the instance as manufactured.
+  if (auto saved = save(n); !saved) {
+    discard();
+    return acm::make_error(acm::Errc::io_error, "manufacturing vTPM instance " +
+                                                    std::to_string(n) + ": " +
+                                                    saved.error().message);
+  }
+  auto kept = acm::write_file_atomic(layout_.ek_public(n), made->ek_public, 0600);
+  if (kept) kept = acm::write_file_atomic(layout_.ek_cert(n), *pem, 0644);
+  if (!kept) {
+    discard();
+    return kept;
+  }
   std::string banks;
   for (const auto& bank : made->pcr_banks)
     banks += (banks.empty() ? "" : ",") + bank;

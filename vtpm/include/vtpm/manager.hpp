@@ -34,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -82,7 +83,12 @@ class Manager {
   // Attestation (manager_attest.cpp).
   acm::Status open_ca();
   [[nodiscard]] bool needs_manufacturing(std::uint32_t instance) const;
+  // Manufactures the running, new instance and saves it; on failure removes
+  // whatever it kept (the caller stops the worker).
   acm::Status manufacture(std::uint32_t instance);
+  // vtpm.create's "pcr_banks" (a list or "sha1,sha256"; default sha256).
+  [[nodiscard]] static acm::Result<std::vector<std::string>> pcr_banks_parameter(
+      const rpc::Json& params);
   [[nodiscard]] static bool is_attest_method(std::string_view method);
   rpc::Result<rpc::Json> attest_call(std::string_view method, const rpc::Json& params);
 
