@@ -48,7 +48,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto ak = shype::vtpm::tpm_public_to_pem(parsed->platform.ak_public);
   const std::string ak_pem = ak ? *ak : std::string();
-  const auto verdict = shype::vtpm::verify_deep_quote(*parsed, parsed->nonce, ak_pem, ak_pem);
+  // The pinned "CA" is the AK's key (a public key, not a certificate), or
+  // junk if the AK is not even a key.
+  const std::string not_a_ca = ak_pem.empty() ? std::string("not a certificate") : ak_pem;
+  const auto verdict = shype::vtpm::verify_deep_quote(*parsed, parsed->nonce, ak_pem, not_a_ca);
   for (const char* name : {"nonce", "attest", "qualifying-data", "ak", "signature", "ek-cert-key",
                            "ek-cert-chain"}) {
     if (!has_check(verdict, name)) violated("the verifier skipped a check");
@@ -56,8 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool all = std::all_of(verdict.checks.begin(), verdict.checks.end(),
                                [](const shype::vtpm::VerifyCheck& c) { return c.ok; });
   if (verdict.ok != all) violated("the verdict disagrees with its checks");
-  // The pinned "CA" above is the AK's key, not a certificate: the chain
-  // check must fail, so nothing verifies with it.
+  // The chain check cannot pass without a CA certificate, so nothing verifies.
   if (verdict.ok) violated("a document verified against a CA that is not a certificate");
   shype::vtpm::Bytes longer = parsed->nonce;
   longer.push_back(0);
