@@ -11,3 +11,12 @@ if(TARGET shype_vtpm)
     shype_target_warnings(vtpm_bench)
   endif()
 endif()
+
+# Attestation: a deep quote against a plain platform quote, the verifier,
+# and manufacturing. See vtpm_attest_bench.cpp.
+if(TARGET shype_vtpm)
+  add_executable(vtpm_attest_bench ${CMAKE_CURRENT_LIST_DIR}/vtpm_attest_bench.cpp)
+  target_link_libraries(vtpm_attest_bench PRIVATE shype_vtpm shype_test_support
+                        benchmark::benchmark)
+  shype_target_warnings(vtpm_attest_bench)
+endif()

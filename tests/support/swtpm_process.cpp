@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
@@ -99,7 +100,24 @@ SwtpmProcess::SwtpmProcess(fs::path dir, std::string program) : dir_(std::move(d
     throw std::runtime_error("cannot start " + swtpm);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!(fs::exists(dir_ / "tpm.sock", ec) && fs::exists(dir_ / "tpm.sock.ctrl", ec))) {
+  // The socket files appear at bind(), before swtpm listens: wait until the
+  // data socket takes a connection (swtpm sees it close and waits for the next).
+  const auto accepting = [&] {
+    if (!fs::exists(dir_ / "tpm.sock.ctrl", ec)) return false;
+    const std::string path = (dir_ / "tpm.sock").string();
+    sockaddr_un address{};
+    if (path.size() >= sizeof address.sun_path) return false;
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    // SAFETY: sockaddr_un is a sockaddr for AF_UNIX (connect(2)).
+    const bool ok =
+        ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+    ::close(fd);
+    return ok;
+  };
+  while (!accepting()) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = 0;

@@ -2,7 +2,8 @@
 # allocation rule, its stored form, TPM frame checks, and the manager's
 # answers to bad requests (no worker is started here; tests/e2e/vtpm does);
 # the protected-state formats, and sealing and the state store against a
-# swtpm standing in for the platform TPM (SwtpmProcess, tests/support).
+# swtpm standing in for the platform TPM (SwtpmProcess, tests/support); and
+# attestation (local CA, manufacturing, deep quote, verifier) on bare swtpms.
 if(TARGET shype_vtpm)
   file(GLOB SHYPE_VTPM_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/vtpm/*.cpp)
   add_executable(vtpm_unit_tests ${SHYPE_VTPM_UNIT_TESTS})

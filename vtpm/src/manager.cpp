@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "acm/file_io.hpp"
+#include "vtpm/attest.hpp"
 #include "vtpm/swtpm_ctrl.hpp"
 #include "vtpm/worker.hpp"
 
@@ -94,6 +95,7 @@ acm::Status Manager::open() {
     instances_exist = true;
   }
   if (auto ok = store_.open(instances_exist); !ok) return ok;
+  if (auto ok = open_ca(); !ok) return ok;
   for (const auto& b : registry_.bindings()) {
     if (!b.autostart) continue;
     if (auto started = start(b.instance); !started) {
@@ -152,7 +154,8 @@ Json Manager::describe(const Binding& b) const {
           {"autostart", b.autostart},
           {"label", b.label},
           {"domid", run != running_.end() && run->second.domid ? Json(*run->second.domid)
-                                                                : Json(nullptr)}};
+                                                                : Json(nullptr)},
+          {"pcr_banks", b.pcr_banks}};
 }
 
 rpc::Result<void> Manager::check_label(const Binding& b, std::uint32_t domid,
@@ -205,6 +208,7 @@ rpc::Result<Json> Manager::call(std::string_view method, const Json& params) {
                 {"running", running_.size()}};
   }
   if (method == "vtpm.create") return create(params);
+  if (is_attest_method(method)) return attest_call(method, params);
   if (method == "vtpm.list") {
     Json list = Json::array();
     for (const auto& b : registry_.bindings())
@@ -258,8 +262,11 @@ rpc::Result<Json> Manager::create(const Json& params) {
     if (!canonical) return fail_from(canonical.error());
     label = std::move(*canonical);
   }
+  auto pcr_banks = pcr_banks_parameter(params);
+  if (!pcr_banks) return fail_from(pcr_banks.error());
   Registry updated = registry_;
-  auto allocation = updated.create(params["name"].get<std::string>(), uuid, requested);
+  auto allocation =
+      updated.create(params["name"].get<std::string>(), uuid, requested, std::move(*pcr_banks));
   if (!allocation) return fail_from(allocation.error());
   if (allocation->existing && params.contains("label") && allocation->binding.label != label) {
     // A domain's instance keeps the label it was created with: handing it
@@ -333,10 +340,19 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
                   layout_.instance_run_dir(n),
                   layout_.ctrl_socket(n),
                   drop_privileges_};
+  const bool first_start = needs_manufacturing(n);
   auto pid = launch_worker(spec, kStartTimeout);
   if (!pid) return fail(pid.error().message);
   running_[n] = Running{*pid, std::nullopt};
   crashed_.erase(n);
+  if (first_start) {
+    if (auto made = manufacture(n); !made) {
+      (void)swtpm_control(layout_.ctrl_socket(n), SwtpmCommand::shutdown, kControlTimeout);
+      reap_worker(*pid, kStopTimeout);
+      running_.erase(n);
+      return fail(made.error().message);
+    }
+  }
   if (!b->autostart) {
     (void)registry_.set_autostart(n, true);
     if (auto ok = store_registry(); !ok)

@@ -21,7 +21,7 @@ struct Bank {
   const char* name;
   TPM2_ALG_ID alg;
 };
-constexpr Bank kBanks[] = {{"sha1", TPM2_ALG_SHA1},
+constexpr Bank kSealBanks[] = {{"sha1", TPM2_ALG_SHA1},
                            {"sha256", TPM2_ALG_SHA256},
                            {"sha384", TPM2_ALG_SHA384},
                            {"sha512", TPM2_ALG_SHA512}};
@@ -36,7 +36,7 @@ bool tpm_error_is(TSS2_RC rc, TSS2_RC code) {
 TPML_PCR_SELECTION to_tpm(const PcrSelection& s) {
   TPML_PCR_SELECTION out{};
   out.count = 1;
-  for (const auto& b : kBanks)
+  for (const auto& b : kSealBanks)
     if (s.bank == b.name) out.pcrSelections[0].hash = b.alg;
   out.pcrSelections[0].sizeofSelect = 3;
   for (unsigned pcr : s.pcrs)
@@ -50,7 +50,7 @@ acm::Result<PcrSelection> from_tpm(const TPML_PCR_SELECTION& t) {
   }
   PcrSelection out;
   out.bank.clear();
-  for (const auto& b : kBanks)
+  for (const auto& b : kSealBanks)
     if (t.pcrSelections[0].hash == b.alg) out.bank = b.name;
   if (out.bank.empty()) return acm::make_error(acm::Errc::malformed_binary, "unknown PCR bank");
   for (unsigned pcr = 0; pcr < 24; ++pcr)
@@ -205,7 +205,7 @@ acm::Result<PcrSelection> parse_pcr_selection(std::string_view text) {
   PcrSelection out;
   out.bank = std::string(text.substr(0, colon));
   bool known = false;
-  for (const auto& b : kBanks)
+  for (const auto& b : kSealBanks)
     known = known || out.bank == b.name;
   if (!known) return bad("unknown bank '" + out.bank + "'");
   std::string_view rest = text.substr(colon + 1);

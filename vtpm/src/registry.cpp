@@ -7,6 +7,7 @@
 
 #include <openssl/rand.h>
 
+#include "vtpm/attest.hpp"
 #include "vtpm/policy_gate.hpp"
 
 namespace shype::vtpm {
@@ -70,7 +71,20 @@ std::uint32_t Registry::lowest_free() const noexcept {
 }
 
 acm::Result<Allocation> Registry::create(std::string_view name, std::string_view uuid,
-                                         std::optional<std::int64_t> requested) {
+                                         std::optional<std::int64_t> requested,
+                                         std::vector<std::string> pcr_banks) {
+  if (pcr_banks.empty()) {
+    return make_error(Errc::invalid_argument, "an instance needs at least one PCR bank");
+  }
+  for (std::size_t i = 0; i < pcr_banks.size(); ++i) {
+    if (!is_known_pcr_bank(pcr_banks[i]) ||
+        std::find(pcr_banks.begin(), pcr_banks.begin() + static_cast<std::ptrdiff_t>(i),
+                  pcr_banks[i]) != pcr_banks.begin() + static_cast<std::ptrdiff_t>(i)) {
+      return make_error(Errc::invalid_argument,
+                        "PCR bank '" + pcr_banks[i] +
+                            "' is unknown or listed twice (sha1, sha256, sha384, sha512)");
+    }
+  }
   if (!is_valid_domain_name(name)) {
     return make_error(Errc::invalid_argument,
                       "domain name '" + std::string(name) +
@@ -125,7 +139,8 @@ acm::Result<Allocation> Registry::create(std::string_view name, std::string_view
                                                 std::to_string(kMaxInstance) +
                                                 " instance numbers are bound");
   }
-  Binding binding{chosen, std::string(name), canonical.empty() ? random_uuid() : canonical, false, {}};
+  Binding binding{chosen, std::string(name), canonical.empty() ? random_uuid() : canonical, false,
+                  {}, std::move(pcr_banks)};
   bindings_.push_back(binding);
   std::sort(bindings_.begin(), bindings_.end(),
             [](const Binding& a, const Binding& b) { return a.instance < b.instance; });
@@ -202,6 +217,7 @@ json Registry::to_json() const {
                   {"name", b.domain_name},
                   {"uuid", b.domain_uuid},
                   {"autostart", b.autostart}};
+    entry["pcr_banks"] = b.pcr_banks;
     if (!b.label.empty()) entry["label"] = b.label;
     list.push_back(std::move(entry));
   }
@@ -252,9 +268,23 @@ acm::Result<Registry> Registry::from_json(const json& stored, const std::string&
       if (!canonical) return bad(at + canonical.error().message);
       label = std::move(*canonical);
     }
+    std::vector<std::string> banks = {"sha256"};
+    if (entry.contains("pcr_banks")) {
+      const auto& list = entry["pcr_banks"];
+      if (!list.is_array() || list.empty()) return bad(at + "\"pcr_banks\" must be a list of banks");
+      banks.clear();
+      for (const auto& bank : list) {
+        if (!bank.is_string() || !is_known_pcr_bank(bank.get<std::string>()) ||
+            std::find(banks.begin(), banks.end(), bank.get<std::string>()) != banks.end()) {
+          return bad(at + "\"pcr_banks\" holds an unknown or repeated bank");
+        }
+        banks.push_back(bank.get<std::string>());
+      }
+    }
+    const bool autostart = entry.contains("autostart") && entry["autostart"] == true;
     Binding b{static_cast<std::uint32_t>(n), entry["name"].get<std::string>(),
-              *canonical_uuid(entry["uuid"].get<std::string>()), entry.value("autostart", false),
-              std::move(label)};
+              *canonical_uuid(entry["uuid"].get<std::string>()), autostart, std::move(label),
+              std::move(banks)};
     for (const auto& other : registry.bindings_) {
       if (other.instance == b.instance) {
         return bad(at + "instance " + std::to_string(n) + " appears twice");

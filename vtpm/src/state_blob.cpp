@@ -85,7 +85,7 @@ struct CipherCtxDeleter {
 };
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
 
-std::string to_hex(std::span<const std::uint8_t> bytes) {
+std::string hex_of(std::span<const std::uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
   out.reserve(bytes.size() * 2);
@@ -108,7 +108,7 @@ std::string hmac_hex(const StateKey& key, std::string_view text) {
   unsigned int length = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac.data(), &length);
-  return to_hex(mac);
+  return hex_of(mac);
 }
 
 nlohmann::json manifest_body(const Manifest& m) {
@@ -345,7 +345,7 @@ std::string sha256_hex(std::span<const std::uint8_t> bytes) {
   std::array<std::uint8_t, 32> digest{};
   unsigned int length = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  return to_hex(digest);
+  return hex_of(digest);
 }
 
 }  // namespace shype::vtpm

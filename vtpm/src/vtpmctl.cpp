@@ -3,12 +3,17 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <exception>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "acm/file_io.hpp"
 #include "rpc/json_rpc.hpp"
+#include "vtpm/attest.hpp"
+#include "vtpm/deepquote.hpp"
 #include "vtpm/layout.hpp"
 
 namespace {
@@ -19,9 +24,11 @@ int usage(int status) {
   std::fprintf(status == 0 ? stdout : stderr,
                "usage: vtpmctl [--json] <command> [arguments]\n"
                "  create <domain-name> [--uuid UUID] [--instance N] [--label ACM:POLICY:LABEL]\n"
+               "         [--pcr-banks sha1,sha256]\n"
                "                         bind a vTPM instance to a domain (a requested number\n"
-               "                         that is taken falls through to the lowest free one)\n"
-               "                         and give it the domain's label\n"
+               "                         that is taken falls through to the lowest free one),\n"
+               "                         give it the domain's label; its TPM gets the PCR banks\n"
+               "                         given (default sha256)\n"
                "  list                   every instance: number, domain, status, TCTI\n"
                "  start <instance>       start the instance from its saved state\n"
                "  stop <instance>        save the instance and stop its worker\n"
@@ -33,6 +40,17 @@ int usage(int status) {
                "  detach <instance>      take it back from its domain\n"
                "  label <instance> <ACM:POLICY:LABEL | none>\n"
                "                         relabel a detached instance\n"
+               "  ek-cert <instance> [--pem|--der]\n"
+               "                         print the instance's EK certificate (PEM by default)\n"
+               "  ca-cert                print the manager's CA certificate (pin it to check EK\n"
+               "                         certificates: the platform credential)\n"
+               "  platform-ak            print the platform TPM's attestation key (PEM; pin it)\n"
+               "  deepquote <instance> --nonce HEX [--pcrs LIST] [--platform-pcrs LIST] [-o FILE]\n"
+               "                         a platform TPM quote binding the instance's EK, UUID and\n"
+               "                         vTPM PCRs (LIST: 0,1,2 or 0-7) to the nonce (JSON)\n"
+               "  verify FILE --nonce HEX --ak AK.pem [--ca CA.pem]\n"
+               "                         check a deep quote without the manager; exit 0 only if\n"
+               "                         every check passes\n"
                "<instance> is an instance number, a domain name or a domain uuid.\n"
                "--json prints the manager's answer as JSON.\n");
   return status;
@@ -47,6 +65,95 @@ void print_instance(const Json& i) {
               i.value("name", std::string()).c_str(), i.value("uuid", std::string()).c_str(),
               i.value("status", std::string()).c_str(), domid.c_str(),
               label.empty() ? "-" : label.c_str(), i.value("tcti", std::string()).c_str());
+}
+
+// Reads option values "--name VALUE" from args[first..]; unknown options are
+// an error. Returns false (after a message) on a bad command line.
+bool read_options(const std::vector<std::string_view>& args, std::size_t first,
+                  const std::vector<std::string_view>& names,
+                  std::vector<std::pair<std::string_view, std::string>>& out) {
+  for (std::size_t i = first; i < args.size(); ++i) {
+    const bool known = std::find(names.begin(), names.end(), args[i]) != names.end();
+    if (!known || i + 1 >= args.size()) {
+      std::fprintf(stderr, "vtpmctl: unknown or incomplete option '%s'\n",
+                   std::string(args[i]).c_str());
+      return false;
+    }
+    out.emplace_back(args[i], std::string(args[i + 1]));
+    ++i;
+  }
+  return true;
+}
+
+std::string option(const std::vector<std::pair<std::string_view, std::string>>& options,
+                   std::string_view name) {
+  for (const auto& [n, v] : options)
+    if (n == name) return v;
+  return {};
+}
+
+// vtpmctl verify: no manager involved (deepquote.hpp).
+int verify_command(const std::vector<std::string_view>& args, bool json) {
+  std::vector<std::pair<std::string_view, std::string>> options;
+  if (args.size() < 2 || !read_options(args, 2, {"--nonce", "--ak", "--ca"}, options)) return usage(2);
+  const std::string nonce_hex = option(options, "--nonce");
+  const std::string ak_file = option(options, "--ak");
+  const std::string ca_file = option(options, "--ca");
+  if (nonce_hex.empty() || ak_file.empty()) {
+    std::fprintf(stderr, "vtpmctl: verify needs --nonce HEX and --ak AK.pem\n");
+    return 2;
+  }
+  auto nonce = shype::vtpm::from_hex(nonce_hex);
+  if (!nonce || nonce->empty()) {
+    std::fprintf(stderr, "vtpmctl: --nonce '%s' is not hex\n", nonce_hex.c_str());
+    return 2;
+  }
+  auto text = shype::acm::read_text_file(std::string(args[1]));
+  if (!text) {
+    std::fprintf(stderr, "vtpmctl: %s\n", text.error().to_string().c_str());
+    return 1;
+  }
+  auto ak = shype::acm::read_text_file(ak_file);
+  if (!ak) {
+    std::fprintf(stderr, "vtpmctl: %s\n", ak.error().to_string().c_str());
+    return 1;
+  }
+  std::string ca;
+  if (!ca_file.empty()) {
+    auto ca_text = shype::acm::read_text_file(ca_file);
+    if (!ca_text) {
+      std::fprintf(stderr, "vtpmctl: %s\n", ca_text.error().to_string().c_str());
+      return 1;
+    }
+    ca = std::move(*ca_text);
+  }
+  auto quote = shype::vtpm::parse_deep_quote(*text);
+  if (!quote) {
+    if (json) {
+      std::printf("%s\n", Json{{"ok", false}, {"error", quote.error().message}}.dump(2).c_str());
+    }
+    std::fprintf(stderr, "vtpmctl: %s: %s\n", std::string(args[1]).c_str(),
+                 quote.error().message.c_str());
+    return 1;
+  }
+  const auto verdict = shype::vtpm::verify_deep_quote(*quote, *nonce, *ak, ca);
+  if (json) {
+    Json out = verdict.to_json();
+    out["instance"] = quote->instance;
+    out["uuid"] = quote->uuid;
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    for (const auto& c : verdict.checks)
+      std::printf("%-4s %-22s %s\n", c.ok ? "ok" : "FAIL", c.name.c_str(), c.detail.c_str());
+    if (ca.empty()) std::printf("note: no --ca given, the EK certificate's chain was not checked\n");
+    std::printf("%s: deep quote of vTPM %s (instance %u)\n", verdict.ok ? "VERIFIED" : "NOT VERIFIED",
+                quote->uuid.c_str(), quote->instance);
+  }
+  if (!verdict.ok) {
+    for (const auto& c : verdict.checks)
+      if (!c.ok) std::fprintf(stderr, "vtpmctl: verify: %s failed: %s\n", c.name.c_str(), c.detail.c_str());
+  }
+  return verdict.ok ? 0 : 1;
 }
 
 }  // namespace
@@ -72,12 +179,15 @@ int main(int argc, char** argv) {
       }
       params["name"] = std::string(args[1]);
       for (std::size_t i = 2; i < args.size(); ++i) {
-        if ((args[i] == "--uuid" || args[i] == "--instance" || args[i] == "--label") &&
+        if ((args[i] == "--uuid" || args[i] == "--instance" || args[i] == "--label" ||
+             args[i] == "--pcr-banks") &&
             i + 1 < args.size()) {
           if (args[i] == "--label") {
             params["label"] = std::string(args[i + 1]);
           } else if (args[i] == "--uuid") {
             params["uuid"] = std::string(args[i + 1]);
+          } else if (args[i] == "--pcr-banks") {
+            params["pcr_banks"] = std::string(args[i + 1]);
           } else {
             const std::string text(args[i + 1]);
             char* end = nullptr;
@@ -98,6 +208,35 @@ int main(int argc, char** argv) {
       method = "vtpm.create";
     } else if (command == "list") {
       method = "vtpm.list";
+    } else if (command == "verify") {
+      return verify_command(args, json);
+    } else if (command == "ca-cert" || command == "platform-ak") {
+      if (args.size() != 1) return usage(2);
+      method = command == "ca-cert" ? "vtpm.ca_cert" : "vtpm.platform_ak";
+    } else if (command == "ek-cert") {
+      if (args.size() < 2 || args.size() > 3 ||
+          (args.size() == 3 && args[2] != "--der" && args[2] != "--pem")) {
+        std::fprintf(stderr, "vtpmctl: ek-cert needs one instance and optionally --pem or --der\n");
+        return usage(2);
+      }
+      params["ref"] = std::string(args[1]);
+      method = "vtpm.ek_cert";
+    } else if (command == "deepquote") {
+      if (args.size() < 2) {
+        std::fprintf(stderr, "vtpmctl: deepquote needs an instance\n");
+        return usage(2);
+      }
+      std::vector<std::pair<std::string_view, std::string>> options;
+      if (!read_options(args, 2, {"--nonce", "--pcrs", "--platform-pcrs", "-o"}, options)) return usage(2);
+      if (option(options, "--nonce").empty()) {
+        std::fprintf(stderr, "vtpmctl: deepquote needs --nonce HEX (the verifier's nonce)\n");
+        return 2;
+      }
+      params["ref"] = std::string(args[1]);
+      params["nonce"] = option(options, "--nonce");
+      if (!option(options, "--pcrs").empty()) params["pcrs"] = option(options, "--pcrs");
+      if (!option(options, "--platform-pcrs").empty()) params["platform_pcrs"] = option(options, "--platform-pcrs");
+      method = "vtpm.deepquote";
     } else if (command == "start" || command == "stop" || command == "save" ||
                command == "delete" || command == "tcti") {
       if (args.size() != 2) {
@@ -160,8 +299,33 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "vtpmctl: %s\n", answer.error().message.c_str());
       return 1;
     }
+    if (command == "deepquote") {
+      std::vector<std::pair<std::string_view, std::string>> options;
+      (void)read_options(args, 2, {"--nonce", "--pcrs", "--platform-pcrs", "-o"}, options);
+      const std::string file = option(options, "-o");
+      const std::string text = answer->dump(2) + "\n";
+      if (file.empty()) {
+        std::fputs(text.c_str(), stdout);
+      } else if (auto ok = shype::acm::write_file_atomic(file, text, 0644); !ok) {
+        std::fprintf(stderr, "vtpmctl: %s\n", ok.error().to_string().c_str());
+        return 1;
+      }
+      return 0;
+    }
     if (json) {
       std::printf("%s\n", answer->dump(2).c_str());
+      return 0;
+    }
+    if (command == "ek-cert" && args.size() == 3 && args[2] == "--der") {
+      auto der = shype::vtpm::from_hex(answer->value("der", std::string()));
+      if (!der || der->empty()) {
+        std::fprintf(stderr, "vtpmctl: the manager sent no DER certificate\n");
+        return 1;
+      }
+      return std::fwrite(der->data(), 1, der->size(), stdout) == der->size() ? 0 : 1;
+    }
+    if (command == "ek-cert" || command == "ca-cert" || command == "platform-ak") {
+      std::fputs(answer->value("pem", std::string()).c_str(), stdout);
       return 0;
     }
     if (command == "tcti") {

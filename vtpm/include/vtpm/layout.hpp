@@ -8,6 +8,11 @@
 //   run/vtpm/<N>/state/                 the worker's own (plaintext) state directory
 //                                       (0700, the worker's uid), rebuilt from saved/
 //                                       at each start; run/ is a tmpfs in production
+//   var/lib/vtpm/ca/                    the manager's local CA (local_ca.hpp): ca-key.pem
+//                                       (0600), ca-cert.pem
+//   var/lib/vtpm/instances/<N>/ek-cert.pem, ek-public.bin
+//                                       instance N's EK certificate and public key
+//                                       (TPM2B_PUBLIC), kept from its manufacturing
 //   run/vtpm/vtpm_managerd.sock         vtpmctl's JSON-RPC socket (0600); .lock, .pid
 //   run/vtpm/<N>/tpm.sock               instance N's TPM (swtpm protocol, 0600);
 //   run/vtpm/<N>/tpm.sock.ctrl          its control channel; swtpm.log its log
@@ -42,6 +47,13 @@ struct Layout {
 
   [[nodiscard]] std::filesystem::path instance_dir(std::uint32_t n) const {
     return state_dir / "instances" / std::to_string(n);
+  }
+  [[nodiscard]] std::filesystem::path ca_dir() const { return state_dir / "ca"; }
+  [[nodiscard]] std::filesystem::path ek_cert(std::uint32_t n) const {
+    return instance_dir(n) / "ek-cert.pem";
+  }
+  [[nodiscard]] std::filesystem::path ek_public(std::uint32_t n) const {
+    return instance_dir(n) / "ek-public.bin";
   }
   [[nodiscard]] std::filesystem::path saved_dir(std::uint32_t n) const {
     return instance_dir(n) / "saved";

@@ -12,6 +12,15 @@
 //                                           the domain: label check, it must be running)
 //   vtpm.detach {ref}                    -> instance object
 //   vtpm.label  {ref, label}             -> instance object ("" removes the label)
+// Attestation (manager_attest.cpp, docs/vtpm.md "Attestation"):
+//   vtpm.ek_cert {ref}                   -> {"instance", "uuid", "pem", "der" (hex)}
+//   vtpm.ca_cert {}                      -> {"pem"}: the local CA, the platform credential
+//   vtpm.platform_ak {}                  -> {"pem", "public" (TPM2B_PUBLIC hex)}
+//   vtpm.deepquote {ref, nonce (hex), pcrs?, platform_pcrs?} -> a deep quote document
+//     (deepquote.hpp); pcrs/platform_pcrs are lists like "0,1,16" or "0-7"; the
+//     platform default is $SHYPE_VTPM_QUOTE_PCRS, else "0-7".
+// vtpm.create also takes pcr_banks (["sha1","sha256"] or "sha1,sha256"; default
+// sha256): a new instance is manufactured at its first start (attest.hpp).
 // An instance object: {instance, name, uuid, status: running|stopped|crashed,
 // pid (0 if none), tcti, autostart, label ("" if none), domid (null if not
 // attached)}. `ref` is an instance number, a domain UUID or a domain name.
@@ -34,10 +43,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <sys/types.h>
 
 #include "rpc/json_rpc.hpp"
+#include "vtpm/local_ca.hpp"
 #include "vtpm/layout.hpp"
 #include "vtpm/policy_gate.hpp"
 #include "vtpm/registry.hpp"
@@ -88,6 +99,17 @@ class Manager {
   rpc::Result<Binding> reference(const rpc::Json& params) const;
   rpc::Json describe(const Binding& binding) const;
   acm::Status store_registry() const;
+  // Attestation (manager_attest.cpp).
+  acm::Status open_ca();
+  [[nodiscard]] bool needs_manufacturing(std::uint32_t instance) const;
+  // Manufactures the running, new instance and saves it; on failure removes
+  // whatever it kept (the caller stops the worker).
+  acm::Status manufacture(std::uint32_t instance);
+  // vtpm.create's "pcr_banks" (a list or "sha1,sha256"; default sha256).
+  [[nodiscard]] static acm::Result<std::vector<std::string>> pcr_banks_parameter(
+      const rpc::Json& params);
+  [[nodiscard]] static bool is_attest_method(std::string_view method);
+  rpc::Result<rpc::Json> attest_call(std::string_view method, const rpc::Json& params);
 
   Layout layout_;
   LogSink log_;
@@ -100,6 +122,7 @@ class Manager {
   PolicyGate gate_;
   // The protected saved state (state_store.hpp), anchored in the platform TPM.
   StateStore store_{layout_, platform_tcti_from_environment()};
+  std::optional<LocalCa> ca_;  // set by open()
 };
 
 }  // namespace shype::vtpm

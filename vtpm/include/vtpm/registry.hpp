@@ -35,6 +35,8 @@ struct Binding {
   // The domain's VM label, "ACM:<policy>:<label>" (policy_gate.hpp), or ""
   // for an unlabeled instance (Domain-0's own).
   std::string label;
+  // The PCR banks the instance's TPM is manufactured with (attest.hpp).
+  std::vector<std::string> pcr_banks = {"sha256"};
 };
 
 // What create() did.
@@ -57,8 +59,11 @@ class Registry {
   // manual's rule. Errors (invalid_argument) name the bad field; a name bound
   // under another UUID, or a UUID bound under another name, is refused;
   // limit_exceeded when all 255 numbers are bound.
+  // `pcr_banks` (sha1, sha256, sha384, sha512; not empty) is recorded for a
+  // new binding; an existing binding keeps its own.
   [[nodiscard]] acm::Result<Allocation> create(std::string_view name, std::string_view uuid,
-                                               std::optional<std::int64_t> requested);
+                                               std::optional<std::int64_t> requested,
+                                               std::vector<std::string> pcr_banks = {"sha256"});
 
   // Finds a binding by instance number ("3"), domain UUID or domain name.
   // not_found says which reference matched nothing.
@@ -72,7 +77,8 @@ class Registry {
   // Sorted by instance number.
   [[nodiscard]] const std::vector<Binding>& bindings() const noexcept { return bindings_; }
 
-  // The stored form: {"version": 1, "instances": [{...}]}.
+  // The stored form: {"version": 1, "instances": [{...}]}; "pcr_banks" is
+  // optional in an entry (["sha256"] when missing).
   [[nodiscard]] nlohmann::json to_json() const;
   // Validates everything (types, ranges, duplicates); errors name the entry
   // and field. `origin` (a file name) goes into the error's location.
