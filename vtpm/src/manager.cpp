@@ -1,5 +1,6 @@
 #include "vtpm/manager.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -130,9 +131,13 @@ void Manager::reap() {
 
 Json Manager::describe(const Binding& b) const {
   const auto run = running_.find(b.instance);
-  const char* status = run != running_.end()             ? "running"
-                       : crashed_.count(b.instance) != 0 ? "crashed"
-                                                         : "stopped";
+  const auto mark = migration_mark(b.instance);
+  const std::string status =
+      mark                                  ? (mark->value("state", "") == "incoming" ? "incoming"
+                                                                                      : "migrating")
+      : run != running_.end()               ? "running"
+      : crashed_.count(b.instance) != 0     ? "crashed"
+                                            : "stopped";
   return {{"instance", b.instance},
           {"name", b.domain_name},
           {"uuid", b.domain_uuid},
@@ -169,6 +174,10 @@ rpc::Result<Json> Manager::call(std::string_view method, const Json& params) {
                 {"running", running_.size()}};
   }
   if (method == "vtpm.create") return create(params);
+  if (method == "vtpm.migration_key" || method.starts_with("vtpm.export_") ||
+      method.starts_with("vtpm.import")) {
+    return migration_call(method, params);
+  }
   if (method == "vtpm.list") {
     Json list = Json::array();
     for (const auto& b : registry_.bindings())
@@ -217,6 +226,7 @@ rpc::Result<Json> Manager::create(const Json& params) {
     std::error_code ec;
     for (const char* f : kStateFiles)
       fs::remove(layout_.saved_dir(n) / f, ec);
+    fs::remove(layout_.instance_dir(n) / "migration.json", ec);
     registry_ = std::move(updated);
     if (auto ok = store_registry(); !ok) return fail_from(ok.error());
     log_("instance " + std::to_string(n) + " created for domain " +
@@ -236,6 +246,12 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
     Json out = describe(*b);
     out["already"] = true;
     return out;
+  }
+  if (const auto mark = migration_mark(n)) {
+    return fail("vTPM instance " + std::to_string(n) + " is " +
+                (mark->value("state", "") == "incoming"
+                     ? "an incoming migration (vtpmctl import-commit makes it startable)"
+                     : "migrating away (vtpmctl export-abort keeps it here)"));
   }
   const uid_t uid = worker_uid(n, drop_privileges_);
   // The worker's directory is rebuilt from the saved state: whatever a
@@ -304,6 +320,38 @@ rpc::Result<Json> Manager::save(std::uint32_t n) {
   Json out = describe(*registry_.find(n));
   out["saved"] = files;
   return out;
+}
+
+acm::Result<StateFiles> Manager::export_saved_state(std::uint32_t n) const {
+  StateFiles files;
+  std::error_code ec;
+  for (const char* f : kStateFiles) {
+    const fs::path path = layout_.saved_dir(n) / f;
+    if (!fs::exists(path, ec)) continue;
+    auto bytes = acm::read_file(path);
+    if (!bytes) return tl::unexpected(bytes.error());
+    files[f] = std::move(*bytes);
+  }
+  return files;
+}
+
+acm::Status Manager::import_saved_state(std::uint32_t n, const StateFiles& files) {
+  for (const auto& [name, bytes] : files) {
+    if (std::find(std::begin(kStateFiles), std::end(kStateFiles), name) == std::end(kStateFiles)) {
+      return acm::make_error(acm::Errc::invalid_argument,
+                             "vTPM instance " + std::to_string(n) + ": unknown state file '" +
+                                 name + "'");
+    }
+  }
+  if (auto ok = private_dir(layout_.saved_dir(n), ::geteuid()); !ok) return ok;
+  std::error_code ec;
+  for (const char* f : kStateFiles) {
+    if (files.count(f) == 0) fs::remove(layout_.saved_dir(n) / f, ec);
+  }
+  for (const auto& [name, bytes] : files) {
+    if (auto ok = acm::write_file_atomic(layout_.saved_dir(n) / name, bytes, 0600); !ok) return ok;
+  }
+  return {};
 }
 
 rpc::Result<Json> Manager::stop(std::uint32_t n, bool keep_autostart) {

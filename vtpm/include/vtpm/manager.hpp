@@ -16,12 +16,27 @@
 // permanent and volatile blobs into saved/ (atomically); `stop` saves, then
 // shuts the worker down; `start` rebuilds the worker's directory from saved/,
 // so an instance always starts from its last save (also after a crash).
+//
+// Migration (manager_migration.cpp; docs/vtpm.md "Migration"), driven by
+// vtpm_migratord; the manager itself never touches the network:
+//   vtpm.migration_key {}                     -> {"public_key": hex (X25519)}
+//   vtpm.export_begin  {ref, recipient_key}   -> {"package", "was_running", instance, name, uuid}
+//       saves and stops the instance, marks it "migrating" (it cannot start)
+//       and seals its saved state to recipient_key (migration.hpp);
+//   vtpm.export_commit {ref}  deletes the instance (the destination has it);
+//   vtpm.export_abort  {ref}  clears the mark and restarts it if it ran;
+//   vtpm.import {package}     -> {instance, name, uuid, requested}
+//       opens the package with this manager's key, binds the domain by the
+//       allocation rule, stores the state and marks it "incoming";
+//   vtpm.import_commit {ref}  clears the mark: the instance can start;
+//   vtpm.import_abort  {ref}  deletes the incoming instance.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +44,7 @@
 
 #include "rpc/json_rpc.hpp"
 #include "vtpm/layout.hpp"
+#include "vtpm/migration.hpp"
 #include "vtpm/registry.hpp"
 
 namespace shype::vtpm {
@@ -56,6 +72,13 @@ class Manager {
 
   [[nodiscard]] const Registry& registry() const noexcept { return registry_; }
 
+  // An instance's saved state as a whole: the only way migration reads or
+  // writes saved/ (so that protected state can decrypt/encrypt here).
+  // import_saved_state refuses file names the worker does not use and
+  // replaces the whole set.
+  [[nodiscard]] acm::Result<StateFiles> export_saved_state(std::uint32_t instance) const;
+  [[nodiscard]] acm::Status import_saved_state(std::uint32_t instance, const StateFiles& files);
+
  private:
   struct Running {
     pid_t pid = 0;
@@ -68,6 +91,16 @@ class Manager {
   rpc::Result<Binding> reference(const rpc::Json& params) const;
   rpc::Json describe(const Binding& binding) const;
   acm::Status store_registry() const;
+  // manager_migration.cpp
+  rpc::Result<rpc::Json> migration_call(std::string_view method, const rpc::Json& params);
+  rpc::Result<rpc::Json> export_begin(std::uint32_t instance, const rpc::Json& params);
+  rpc::Result<rpc::Json> export_finish(std::uint32_t instance, bool commit);
+  rpc::Result<rpc::Json> import_package(const rpc::Json& params);
+  rpc::Result<rpc::Json> import_finish(std::uint32_t instance, bool commit);
+  // The instance's migration mark ({"state": "outgoing"|"incoming",
+  // "was_running"}) or nullopt.
+  [[nodiscard]] std::optional<rpc::Json> migration_mark(std::uint32_t instance) const;
+  rpc::Result<const MigrationKey*> migration_key();
 
   Layout layout_;
   LogSink log_;
@@ -77,6 +110,7 @@ class Manager {
   bool drop_privileges_ = false;
   // The platform TPM's TCTI (platform_tcti_from_environment()).
   std::string platform_tcti_;
+  std::optional<MigrationKey> migration_key_;
 };
 
 }  // namespace shype::vtpm
