@@ -133,11 +133,10 @@ Json Manager::describe(const Binding& b) const {
   const auto run = running_.find(b.instance);
   const auto mark = migration_mark(b.instance);
   const std::string status =
-      mark                                  ? (mark->value("state", "") == "incoming" ? "incoming"
-                                                                                      : "migrating")
-      : run != running_.end()               ? "running"
-      : crashed_.count(b.instance) != 0     ? "crashed"
-                                            : "stopped";
+      mark                    ? (mark->value("state", "") == "incoming" ? "incoming" : "migrating")
+      : run != running_.end() ? "running"
+      : crashed_.count(b.instance) != 0 ? "crashed"
+                                        : "stopped";
   return {{"instance", b.instance},
           {"name", b.domain_name},
           {"uuid", b.domain_uuid},
@@ -338,9 +337,9 @@ acm::Result<StateFiles> Manager::export_saved_state(std::uint32_t n) const {
 acm::Status Manager::import_saved_state(std::uint32_t n, const StateFiles& files) {
   for (const auto& [name, bytes] : files) {
     if (std::find(std::begin(kStateFiles), std::end(kStateFiles), name) == std::end(kStateFiles)) {
-      return acm::make_error(acm::Errc::invalid_argument,
-                             "vTPM instance " + std::to_string(n) + ": unknown state file '" +
-                                 name + "'");
+      return acm::make_error(
+          acm::Errc::invalid_argument,
+          "vTPM instance " + std::to_string(n) + ": unknown state file '" + name + "'");
     }
   }
   if (auto ok = private_dir(layout_.saved_dir(n), ::geteuid()); !ok) return ok;

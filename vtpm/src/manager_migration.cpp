@@ -80,10 +80,10 @@ rpc::Result<Json> Manager::export_begin(std::uint32_t n, const Json& params) {
   }
   const std::string which = "vTPM instance " + std::to_string(n);
   if (const auto mark = migration_mark(n)) {
-    return migration_fail(which + " is already " +
-                          (mark->value("state", "") == "incoming" ? "an incoming migration"
-                                                                  : "migrating away") +
-                          "; finish or abort that first");
+    return migration_fail(
+        which + " is already " +
+        (mark->value("state", "") == "incoming" ? "an incoming migration" : "migrating away") +
+        "; finish or abort that first");
   }
   const bool was_running = running_.count(n) != 0;
   if (was_running) {
@@ -114,11 +114,9 @@ rpc::Result<Json> Manager::export_begin(std::uint32_t n, const Json& params) {
   }
   // The mark is durable before the package leaves: from here on the
   // instance cannot start here until the migration is aborted.
-  if (auto ok = acm::write_file_atomic(mark_path(layout_, n),
-                                       Json{{"state", "outgoing"}, {"was_running", was_running}}
-                                               .dump() +
-                                           "\n",
-                                       0600);
+  if (auto ok = acm::write_file_atomic(
+          mark_path(layout_, n),
+          Json{{"state", "outgoing"}, {"was_running", was_running}}.dump() + "\n", 0600);
       !ok) {
     restore();
     return migration_fail(which + ": " + ok.error().to_string());
@@ -152,8 +150,8 @@ rpc::Result<Json> Manager::export_finish(std::uint32_t n, bool commit) {
   if (mark->value("was_running", false)) {
     auto started = start(n);
     if (!started) {
-      return migration_fail(which + ": migration aborted, but it did not start again: " +
-                            started.error().message);
+      return migration_fail(
+          which + ": migration aborted, but it did not start again: " + started.error().message);
     }
     return *started;
   }

@@ -70,8 +70,7 @@ acm::Result<std::vector<std::uint8_t>> derive_key(EVP_PKEY* own,
   std::size_t secret_len = secret.size();
   if (!agree || EVP_PKEY_derive_init(agree.get()) != 1 ||
       EVP_PKEY_derive_set_peer(agree.get(), peer.get()) != 1 ||
-      EVP_PKEY_derive(agree.get(), secret.data(), &secret_len) != 1 ||
-      secret_len != kX25519Bytes) {
+      EVP_PKEY_derive(agree.get(), secret.data(), &secret_len) != 1 || secret_len != kX25519Bytes) {
     return crypto_error("X25519 key agreement failed");
   }
   std::vector<std::uint8_t> salt = ephemeral;
@@ -84,8 +83,7 @@ acm::Result<std::vector<std::uint8_t>> derive_key(EVP_PKEY* own,
       hkdf && EVP_PKEY_derive_init(hkdf.get()) == 1 &&
       EVP_PKEY_CTX_set_hkdf_md(hkdf.get(), EVP_sha256()) == 1 &&
       EVP_PKEY_CTX_set1_hkdf_salt(hkdf.get(), salt.data(), static_cast<int>(salt.size())) == 1 &&
-      EVP_PKEY_CTX_set1_hkdf_key(hkdf.get(), secret.data(), static_cast<int>(secret.size())) ==
-          1 &&
+      EVP_PKEY_CTX_set1_hkdf_key(hkdf.get(), secret.data(), static_cast<int>(secret.size())) == 1 &&
       EVP_PKEY_CTX_add1_hkdf_info(hkdf.get(), reinterpret_cast<const unsigned char*>(info.data()),
                                   static_cast<int>(info.size())) == 1 &&
       EVP_PKEY_derive(hkdf.get(), key.data(), &key_len) == 1 && key_len == key.size();
@@ -150,8 +148,8 @@ acm::Result<MigrationKey> MigrationKey::generate() {
   Pkey key = x25519_keygen();
   if (!key) return crypto_error("cannot generate an X25519 key");
   std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                                       nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return crypto_error("cannot encode the migration key");
   }
   char* data = nullptr;
@@ -282,8 +280,8 @@ acm::Result<StateFiles> open_package(const MigrationPackage& p, const MigrationK
       p.tag.size() != kTagBytes) {
     return crypto_error("bad key, nonce or tag length");
   }
-  std::unique_ptr<BIO, BioFree> bio(
-      BIO_new_mem_buf(recipient.private_pem().data(), static_cast<int>(recipient.private_pem().size())));
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(
+      recipient.private_pem().data(), static_cast<int>(recipient.private_pem().size())));
   Pkey own(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!own) return crypto_error("cannot load this manager's migration key");
   auto key = derive_key(own.get(), p.ephemeral, p.ephemeral, p.recipient);

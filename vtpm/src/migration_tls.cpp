@@ -7,16 +7,15 @@
 
 #include <fcntl.h>
 #include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "acm/file_io.hpp"
 #include "vtpm/migration_wire.hpp"
@@ -75,7 +74,8 @@ Cert parse_certificate(std::string_view pem) {
 acm::Status create_identity(const MigrationPaths& paths) {
   std::unique_ptr<EVP_PKEY, TlsPkeyFree> key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   Cert cert(X509_new());
-  if (!key || !cert) return make_error(Errc::io_error, "cannot make a TLS key: " + openssl_errors());
+  if (!key || !cert)
+    return make_error(Errc::io_error, "cannot make a TLS key: " + openssl_errors());
   std::array<unsigned char, 16> serial{};
   (void)RAND_bytes(serial.data(), static_cast<int>(serial.size()));
   serial[0] &= 0x7f;
@@ -113,12 +113,12 @@ acm::Status create_identity(const MigrationPaths& paths) {
 // (a self-signed certificate has no issuer to find) do not matter, and
 // nothing else makes a certificate acceptable.
 int verify_pinned(int /*preverify_ok*/, X509_STORE_CTX* store) {
-  SSL* ssl = static_cast<SSL*>(
-      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  SSL* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   X509* leaf = X509_STORE_CTX_get0_cert(store);
   if (ssl == nullptr || leaf == nullptr) return 0;
-  const auto* pins = static_cast<const std::set<std::string>*>(
-      SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  const auto* pins =
+      static_cast<const std::set<std::string>*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
   if (pins == nullptr || pins->count(fingerprint(leaf)) == 0) {
     X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_UNTRUSTED);
     return 0;
@@ -169,7 +169,9 @@ std::optional<std::pair<std::string, std::string>> split_host_port(std::string_v
 acm::Result<TlsIdentity> ensure_tls_identity(const MigrationPaths& paths) {
   std::error_code ec;
   fs::create_directories(paths.peers, ec);
-  if (ec) return make_error(Errc::io_error, "cannot create " + paths.peers.string() + ": " + ec.message());
+  if (ec)
+    return make_error(Errc::io_error,
+                      "cannot create " + paths.peers.string() + ": " + ec.message());
   if (!fs::exists(paths.identity_key, ec) || !fs::exists(paths.identity_cert, ec)) {
     if (auto made = create_identity(paths); !made) return tl::unexpected(made.error());
   }
@@ -184,9 +186,11 @@ acm::Result<TlsIdentity> ensure_tls_identity(const MigrationPaths& paths) {
 }
 
 acm::Result<std::string> pin_peer_certificate(const MigrationPaths& paths, std::string_view pem) {
-  if (pem.size() > 64 * 1024) return make_error(Errc::invalid_argument, "the certificate is too large");
+  if (pem.size() > 64 * 1024)
+    return make_error(Errc::invalid_argument, "the certificate is too large");
   Cert cert = parse_certificate(pem);
-  if (!cert) return make_error(Errc::invalid_argument, "not a PEM certificate: " + openssl_errors());
+  if (!cert)
+    return make_error(Errc::invalid_argument, "not a PEM certificate: " + openssl_errors());
   std::unique_ptr<BIO, TlsBioFree> bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509(bio.get(), cert.get()) != 1)
     return make_error(Errc::io_error, "cannot encode the certificate: " + openssl_errors());
@@ -208,12 +212,12 @@ acm::Result<std::set<std::string>> pinned_fingerprints(const MigrationPaths& pat
     if (!text) return tl::unexpected(text.error());
     Cert cert = parse_certificate(*text);
     if (!cert) {
-      return make_error(Errc::malformed_binary,
-                        entry.path().string() + ": not a PEM certificate");
+      return make_error(Errc::malformed_binary, entry.path().string() + ": not a PEM certificate");
     }
     out.insert(fingerprint(cert.get()));
   }
-  if (ec) return make_error(Errc::io_error, "cannot list " + paths.peers.string() + ": " + ec.message());
+  if (ec)
+    return make_error(Errc::io_error, "cannot list " + paths.peers.string() + ": " + ec.message());
   return out;
 }
 
@@ -224,8 +228,7 @@ acm::Result<TlsContext> TlsContext::make(const MigrationPaths& paths, bool serve
   out.pins_ = std::make_unique<std::set<std::string>>(std::move(*pins));
   out.ctx_.reset(SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()));
   SSL_CTX* ctx = out.ctx_.get();
-  if (ctx == nullptr ||
-      SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+  if (ctx == nullptr || SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
       SSL_CTX_use_certificate_file(ctx, paths.identity_cert.c_str(), SSL_FILETYPE_PEM) != 1 ||
       SSL_CTX_use_PrivateKey_file(ctx, paths.identity_key.c_str(), SSL_FILETYPE_PEM) != 1 ||
       SSL_CTX_check_private_key(ctx) != 1) {
@@ -240,7 +243,9 @@ acm::Result<TlsContext> TlsContext::make(const MigrationPaths& paths, bool serve
 }
 
 TlsChannel::TlsChannel(TlsChannel&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), ssl_(std::move(other.ssl_)), peer_(std::move(other.peer_)) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      ssl_(std::move(other.ssl_)),
+      peer_(std::move(other.peer_)) {}
 
 TlsChannel::~TlsChannel() {
   if (ssl_) (void)SSL_shutdown(ssl_.get());
@@ -340,10 +345,11 @@ acm::Status TlsChannel::read_exact(unsigned char* out, std::size_t n) {
     std::size_t got = 0;
     if (SSL_read_ex(ssl_.get(), out + done, n - done, &got) != 1) {
       const int err = SSL_get_error(ssl_.get(), 0);
-      const std::string why = err == SSL_ERROR_ZERO_RETURN ? "the connection was closed"
-                              : err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)
-                                  ? "timed out"
-                                  : openssl_errors();
+      const std::string why =
+          err == SSL_ERROR_ZERO_RETURN ? "the connection was closed"
+          : err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)
+              ? "timed out"
+              : openssl_errors();
       return make_error(Errc::io_error, "cannot receive from " + peer_ + ": " + why);
     }
     done += got;

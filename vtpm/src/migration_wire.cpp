@@ -71,7 +71,8 @@ acm::Result<nlohmann::json> decode_peer_message(std::string_view payload) {
   }
   if (type == "imported") {
     if (!m.contains("instance") || !m["instance"].is_number_unsigned() ||
-        m["instance"].get<std::uint64_t>() == 0 || m["instance"].get<std::uint64_t>() > kMaxInstance)
+        m["instance"].get<std::uint64_t>() == 0 ||
+        m["instance"].get<std::uint64_t>() > kMaxInstance)
       return bad_message("field 'instance' is not an instance number");
     if (!has_string(m, "name", 64) || !is_valid_domain_name(m["name"].get<std::string>()))
       return bad_message("field 'name' is not a domain name");

@@ -31,8 +31,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/daemon.hpp"
@@ -126,7 +126,8 @@ tl::expected<std::pair<int, int>, std::string> listen_tcp(const std::string& hos
 
 class Migratord {
  public:
-  Migratord(Layout layout, const LogFile& log) : layout_(std::move(layout)), paths_(layout_), log_(log) {}
+  Migratord(Layout layout, const LogFile& log)
+      : layout_(std::move(layout)), paths_(layout_), log_(log) {}
 
   // Answers one local request (vtpmctl).
   shype::rpc::Result<Json> call(const std::string& method, const Json& params) {
@@ -242,9 +243,9 @@ class Migratord {
     auto reply = channel.receive();
     if (!reply) return reply;
     if ((*reply)["type"] == "error") {
-      return shype::acm::make_error(shype::acm::Errc::update_rejected,
-                                    channel.peer() + " refused: " +
-                                        (*reply)["message"].get<std::string>());
+      return shype::acm::make_error(
+          shype::acm::Errc::update_rejected,
+          channel.peer() + " refused: " + (*reply)["message"].get<std::string>());
     }
     if ((*reply)["type"] != expected) {
       return shype::acm::make_error(shype::acm::Errc::malformed_binary,
@@ -291,11 +292,11 @@ class Migratord {
       log_.write("migration of " + ref + " to " + peer + " failed: " + why);
       return shype::rpc::fail(
           "migration of vTPM instance " + ref + " to " + peer + " failed: " + why +
-          (aborted ? "; the instance stays here" : "; and it could not be restored here: " +
-                                                       aborted.error().message));
+          (aborted ? "; the instance stays here"
+                   : "; and it could not be restored here: " + aborted.error().message));
     };
-    auto imported = exchange(*channel, Json{{"type", "import"}, {"package", (*exported)["package"]}},
-                             "imported");
+    auto imported = exchange(
+        *channel, Json{{"type", "import"}, {"package", (*exported)["package"]}}, "imported");
     if (!imported) return abort_source(imported.error().message);
     if ((*imported)["uuid"] != uuid)
       return abort_source(peer + " imported another domain (" +
@@ -308,12 +309,13 @@ class Migratord {
     }
     auto done = exchange(*channel, Json{{"type", "commit"}, {"uuid", uuid}}, "done");
     if (!done) {
-      log_.write("migration of " + ref + " to " + peer + ": the commit was not confirmed: " +
-                 done.error().message);
+      log_.write("migration of " + ref + " to " + peer +
+                 ": the commit was not confirmed: " + done.error().message);
       return shype::rpc::fail("vTPM instance " + ref + " moved to " + peer +
                               " and was deleted here, but the destination did not confirm the "
-                              "commit (" + done.error().message +
-                              "); run 'vtpmctl import-commit " + uuid + "' there");
+                              "commit (" +
+                              done.error().message + "); run 'vtpmctl import-commit " + uuid +
+                              "' there");
     }
     log_.write("instance " + ref + " (" + uuid + ") migrated to " + peer + " as instance " +
                std::to_string((*imported)["instance"].get<int>()));
@@ -335,8 +337,7 @@ class Migratord {
   const LogFile& log_;
 };
 
-int serve(const Layout& layout, const std::string& listen,
-          shype::daemon::ReadyReport& report) {
+int serve(const Layout& layout, const std::string& listen, shype::daemon::ReadyReport& report) {
   const MigrationPaths paths(layout);
   const auto id = identity(paths);
   std::error_code ec;
@@ -399,10 +400,9 @@ int serve(const Layout& layout, const std::string& listen,
       if (peer >= 0) peerd.serve_peer(peer);
     }
     if (fds[0].revents != 0) clients.accept_all(*local, server_uid, "vtpm_migratord");
-    clients.serve(std::span<const pollfd>(fds).subspan(3),
-                  [&](const std::string& method, const Json& params) {
-                    return peerd.call(method, params);
-                  });
+    clients.serve(
+        std::span<const pollfd>(fds).subspan(3),
+        [&](const std::string& method, const Json& params) { return peerd.call(method, params); });
   }
   ::close(tcp->first);
   ::close(*local);

@@ -38,7 +38,7 @@ int usage(int status) {
                "  migration-info         the peer port, certificate fingerprint, trusted peers\n"
                "  trust-peer FILE.pem    trust the peer whose certificate is FILE.pem\n"
                "recovering an interrupted migration (docs/vtpm.md):\n"
-               "  export-abort <instance>   keep a migrating instance here (restarts it if it ran)\n"
+               "  export-abort <instance>   keep a migrating instance here (restarted if it ran)\n"
                "  export-commit <instance>  delete a migrating instance here (the peer has it)\n"
                "  import-commit <instance>  make an incoming instance startable\n"
                "  import-abort <instance>   delete an incoming instance\n"
@@ -150,16 +150,15 @@ int main(int argc, char** argv) {
     }
 
     const shype::vtpm::Layout layout(shype::vtpm::root_from_environment());
-    const auto socket =
-        to_migratord ? shype::vtpm::MigrationPaths(layout).socket : layout.socket;
+    const auto socket = to_migratord ? shype::vtpm::MigrationPaths(layout).socket : layout.socket;
     auto client = shype::rpc::Client::connect(socket, std::chrono::milliseconds(10'000));
     if (!client) {
       const std::string message = std::string(to_migratord ? "vtpm_migratord" : "vtpm_managerd") +
                                   " is not running (no answer on " + socket.string() + ")";
       if (json) {
-        std::printf("%s\n", Json{{"error", {{"code", client.error().code}, {"message", message}}}}
-                                 .dump()
-                                 .c_str());
+        std::printf(
+            "%s\n",
+            Json{{"error", {{"code", client.error().code}, {"message", message}}}}.dump().c_str());
       }
       std::fprintf(stderr, "vtpmctl: %s\n", message.c_str());
       return 1;

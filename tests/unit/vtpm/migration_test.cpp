@@ -25,7 +25,9 @@ const std::vector<std::uint8_t> kPermall = {'p', 'e', 'r', 'm', 0, 1, 2, 3, 0xff
 const std::vector<std::uint8_t> kVolatile = {'v', 'o', 'l', 9, 8, 7};
 
 MigrationMetadata sample_metadata() {
-  return {"web", "0b6f3c52-8e8a-4c8e-9b59-4d8a1e0f2a11", 3,
+  return {"web",
+          "0b6f3c52-8e8a-4c8e-9b59-4d8a1e0f2a11",
+          3,
           {"tpm2-00.permall", "tpm2-00.volatilestate"}};
 }
 StateFiles sample_files() {
@@ -203,8 +205,9 @@ TEST(VtpmMigrationWire, FrameLengthLimits) {
   EXPECT_EQ(*ok, 256u);
   const std::string frame = encode_peer_frame(Json{{"type", "hello"}});
   ASSERT_GE(frame.size(), 4u);
-  auto n = peer_frame_length({static_cast<std::uint8_t>(frame[0]), static_cast<std::uint8_t>(frame[1]),
-                              static_cast<std::uint8_t>(frame[2]), static_cast<std::uint8_t>(frame[3])});
+  auto n =
+      peer_frame_length({static_cast<std::uint8_t>(frame[0]), static_cast<std::uint8_t>(frame[1]),
+                         static_cast<std::uint8_t>(frame[2]), static_cast<std::uint8_t>(frame[3])});
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, frame.size() - 4);
   auto decoded = decode_peer_message(frame.substr(4));
@@ -231,8 +234,8 @@ TEST(VtpmMigrationWire, MalformedMessagesNameTheField) {
                    "uuid": "0b6f3c52-8e8a-4c8e-9b59-4d8a1e0f2a11"})",
                "'instance'");
   refused_with(R"({"type": "error"})", "'message'");
-  EXPECT_TRUE(decode_peer_message(
-      R"({"type": "commit", "uuid": "0b6f3c52-8e8a-4c8e-9b59-4d8a1e0f2a11"})"));
+  EXPECT_TRUE(
+      decode_peer_message(R"({"type": "commit", "uuid": "0b6f3c52-8e8a-4c8e-9b59-4d8a1e0f2a11"})"));
 }
 
 // Two managers under two roots; instances are never started (no swtpm),
@@ -284,14 +287,16 @@ TEST_F(VtpmMigrationManagers, ExportImportCommitMovesTheStateAndLeavesNoClone) {
 
   auto key = dest.call("vtpm.migration_key", Json::object());
   ASSERT_TRUE(key);
-  auto exported = source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", (*key)["public_key"]}});
+  auto exported =
+      source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", (*key)["public_key"]}});
   ASSERT_TRUE(exported) << exported.error().message;
   EXPECT_EQ(status(source, "web"), "migrating");
   auto start = source.call("vtpm.start", {{"ref", "web"}});
   ASSERT_FALSE(start);
   EXPECT_NE(start.error().message.find("migrating away"), std::string::npos);
   // A second export of the same instance is refused.
-  EXPECT_FALSE(source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", (*key)["public_key"]}}));
+  EXPECT_FALSE(
+      source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", (*key)["public_key"]}}));
 
   auto imported = dest.call("vtpm.import", {{"package", (*exported)["package"]}});
   ASSERT_TRUE(imported) << imported.error().message;
@@ -330,7 +335,8 @@ TEST_F(VtpmMigrationManagers, AbortKeepsTheSourceAndRefusedImportsChangeNothing)
   ASSERT_TRUE(key);
 
   // Unknown instances and bad keys: clear errors, nothing changes.
-  auto unknown = source.call("vtpm.export_begin", {{"ref", "nosuch"}, {"recipient_key", (*key)["public_key"]}});
+  auto unknown = source.call("vtpm.export_begin",
+                             {{"ref", "nosuch"}, {"recipient_key", (*key)["public_key"]}});
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message.find("nosuch"), std::string::npos);
   EXPECT_FALSE(source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", "00"}}));
@@ -340,7 +346,8 @@ TEST_F(VtpmMigrationManagers, AbortKeepsTheSourceAndRefusedImportsChangeNothing)
   // A package for another manager's key is refused by the destination.
   auto stranger = MigrationKey::generate();
   ASSERT_TRUE(stranger);
-  auto exported = source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", stranger->public_hex()}});
+  auto exported =
+      source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", stranger->public_hex()}});
   ASSERT_TRUE(exported);
   auto refused = dest.call("vtpm.import", {{"package", (*exported)["package"]}});
   ASSERT_FALSE(refused);
@@ -358,7 +365,8 @@ TEST_F(VtpmMigrationManagers, AbortKeepsTheSourceAndRefusedImportsChangeNothing)
   EXPECT_EQ(*state, sample_files());
 
   // An incoming instance can be aborted at the destination.
-  exported = source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", (*key)["public_key"]}});
+  exported =
+      source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", (*key)["public_key"]}});
   ASSERT_TRUE(exported);
   auto imported = dest.call("vtpm.import", {{"package", (*exported)["package"]}});
   ASSERT_TRUE(imported);

@@ -29,7 +29,8 @@ namespace shype::vtpm {
 inline constexpr std::uint32_t kMaxPeerFrameBytes = 8u << 20;
 
 // The length a frame header announces; refuses 0 and more than the limit.
-[[nodiscard]] acm::Result<std::uint32_t> peer_frame_length(const std::array<std::uint8_t, 4>& header);
+[[nodiscard]] acm::Result<std::uint32_t> peer_frame_length(
+    const std::array<std::uint8_t, 4>& header);
 
 // Header + compact JSON. The message must be one decode_peer_message accepts.
 [[nodiscard]] std::string encode_peer_frame(const nlohmann::json& message);
