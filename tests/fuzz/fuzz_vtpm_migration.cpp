@@ -32,8 +32,8 @@ namespace {
 bool same_package(const shype::vtpm::MigrationPackage& a, const shype::vtpm::MigrationPackage& b) {
   return a.metadata.name == b.metadata.name && a.metadata.uuid == b.metadata.uuid &&
          a.metadata.instance == b.metadata.instance && a.metadata.files == b.metadata.files &&
-         a.recipient == b.recipient && a.ephemeral == b.ephemeral && a.nonce == b.nonce &&
-         a.ciphertext == b.ciphertext && a.tag == b.tag;
+         a.recipient == b.recipient && a.ephemeral == b.ephemeral && a.challenge == b.challenge &&
+         a.nonce == b.nonce && a.ciphertext == b.ciphertext && a.tag == b.tag;
 }
 
 void check_package(const nlohmann::json& stored) {
@@ -46,8 +46,11 @@ void check_package(const nlohmann::json& stored) {
   if (!again || !same_package(*package, *again)) violated("package did not round-trip");
   static const auto key = MigrationKey::generate();
   if (!key) violated("cannot make a key");
-  if (package->recipient != key->public_key() && open_package(*package, *key))
+  if (package->recipient != key->public_key() && open_package(*package, *key, package->challenge))
     violated("opened a package sealed to another key");
+  // No input can know this run's key: nothing sealed to it is in the input.
+  if (package->recipient == key->public_key() && open_package(*package, *key, package->challenge))
+    violated("opened a package nobody could have sealed");
 }
 
 }  // namespace

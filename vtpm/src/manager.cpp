@@ -132,11 +132,10 @@ void Manager::reap() {
 Json Manager::describe(const Binding& b) const {
   const auto run = running_.find(b.instance);
   const auto mark = migration_mark(b.instance);
-  const std::string status =
-      mark                    ? (mark->value("state", "") == "incoming" ? "incoming" : "migrating")
-      : run != running_.end() ? "running"
-      : crashed_.count(b.instance) != 0 ? "crashed"
-                                        : "stopped";
+  const std::string status = mark                    ? (mark->incoming ? "incoming" : "migrating")
+                             : run != running_.end() ? "running"
+                             : crashed_.count(b.instance) != 0 ? "crashed"
+                                                               : "stopped";
   return {{"instance", b.instance},
           {"name", b.domain_name},
           {"uuid", b.domain_uuid},
@@ -248,9 +247,8 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
   }
   if (const auto mark = migration_mark(n)) {
     return fail("vTPM instance " + std::to_string(n) + " is " +
-                (mark->value("state", "") == "incoming"
-                     ? "an incoming migration (vtpmctl import-commit makes it startable)"
-                     : "migrating away (vtpmctl export-abort keeps it here)"));
+                (mark->incoming ? "an incoming migration (vtpmctl import-commit makes it startable)"
+                                : "migrating away (vtpmctl export-abort keeps it here)"));
   }
   const uid_t uid = worker_uid(n, drop_privileges_);
   // The worker's directory is rebuilt from the saved state: whatever a

@@ -24,16 +24,36 @@ std::filesystem::path mark_path(const Layout& layout, std::uint32_t n) {
   return layout.instance_dir(n) / "migration.json";
 }
 
+// The destination's challenge for this migration (hex, 16 bytes).
+rpc::Result<std::vector<std::uint8_t>> challenge_parameter(const Json& params) {
+  const auto raw = params.contains("challenge") && params["challenge"].is_string()
+                       ? from_hex(params["challenge"].get<std::string>())
+                       : std::nullopt;
+  if (!raw || raw->size() != kMigrationChallengeBytes) {
+    return migration_fail("parameter 'challenge' must be " +
+                              std::to_string(kMigrationChallengeBytes) +
+                              " bytes of hex (from the destination)",
+                          ErrorCode::invalid_params);
+  }
+  return *raw;
+}
+
 }  // namespace
 
-std::optional<Json> Manager::migration_mark(std::uint32_t n) const {
+std::optional<Manager::MigrationMark> Manager::migration_mark(std::uint32_t n) const {
   std::error_code ec;
   const auto path = mark_path(layout_, n);
   if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  // An unreadable mark still blocks the instance (as outgoing, not
+  // running): better stuck than cloned.
+  MigrationMark mark;
   auto text = acm::read_text_file(path);
-  Json mark = text ? Json::parse(*text, nullptr, false) : Json();
-  // An unreadable mark still blocks the instance: better stuck than cloned.
-  if (!mark.is_object()) return Json{{"state", "outgoing"}, {"was_running", false}};
+  const Json stored = text ? Json::parse(*text, nullptr, false) : Json();
+  if (!stored.is_object()) return mark;
+  if (const auto state = stored.find("state"); state != stored.end() && *state == "incoming")
+    mark.incoming = true;
+  if (const auto ran = stored.find("was_running"); ran != stored.end() && *ran == true)
+    mark.was_running = true;
   return mark;
 }
 
@@ -78,12 +98,13 @@ rpc::Result<Json> Manager::export_begin(std::uint32_t n, const Json& params) {
     return migration_fail("parameter 'recipient_key' must be 32 bytes of hex (X25519)",
                           ErrorCode::invalid_params);
   }
+  auto challenge = challenge_parameter(params);
+  if (!challenge) return tl::unexpected(challenge.error());
   const std::string which = "vTPM instance " + std::to_string(n);
   if (const auto mark = migration_mark(n)) {
-    return migration_fail(
-        which + " is already " +
-        (mark->value("state", "") == "incoming" ? "an incoming migration" : "migrating away") +
-        "; finish or abort that first");
+    return migration_fail(which + " is already " +
+                          (mark->incoming ? "an incoming migration" : "migrating away") +
+                          "; finish or abort that first");
   }
   const bool was_running = running_.count(n) != 0;
   if (was_running) {
@@ -107,7 +128,7 @@ rpc::Result<Json> Manager::export_begin(std::uint32_t n, const Json& params) {
   MigrationMetadata metadata{binding.domain_name, binding.domain_uuid, n, {}};
   for (const auto& [name, bytes] : *files)
     metadata.files.push_back(name);
-  auto package = seal_package(metadata, *files, *recipient);
+  auto package = seal_package(metadata, *files, *recipient, *challenge);
   if (!package) {
     restore();
     return migration_fail(which + ": " + package.error().message);
@@ -133,8 +154,7 @@ rpc::Result<Json> Manager::export_begin(std::uint32_t n, const Json& params) {
 rpc::Result<Json> Manager::export_finish(std::uint32_t n, bool commit) {
   const std::string which = "vTPM instance " + std::to_string(n);
   const auto mark = migration_mark(n);
-  if (!mark || mark->value("state", "") != "outgoing")
-    return migration_fail(which + " is not migrating away");
+  if (!mark || mark->incoming) return migration_fail(which + " is not migrating away");
   if (commit) {
     auto removed = remove(n);
     if (!removed) return removed;
@@ -147,7 +167,7 @@ rpc::Result<Json> Manager::export_finish(std::uint32_t n, bool commit) {
   if (!std::filesystem::remove(mark_path(layout_, n), ec) && ec)
     return migration_fail(which + ": cannot remove its migration mark: " + ec.message());
   log_("instance " + std::to_string(n) + ": migration aborted, it stays here");
-  if (mark->value("was_running", false)) {
+  if (mark->was_running) {
     auto started = start(n);
     if (!started) {
       return migration_fail(
@@ -162,11 +182,13 @@ rpc::Result<Json> Manager::import_package(const Json& params) {
   if (!params.is_object() || !params.contains("package")) {
     return migration_fail("missing parameter 'package'", ErrorCode::invalid_params);
   }
+  auto challenge = challenge_parameter(params);
+  if (!challenge) return tl::unexpected(challenge.error());
   auto package = package_from_json(params["package"]);
   if (!package) return migration_fail(package.error().message, ErrorCode::invalid_params);
   auto key = migration_key();
   if (!key) return tl::unexpected(key.error());
-  auto files = open_package(*package, **key);
+  auto files = open_package(*package, **key, *challenge);
   if (!files) return migration_fail(files.error().message, ErrorCode::invalid_params);
   const MigrationMetadata& m = package->metadata;
 
@@ -214,8 +236,7 @@ rpc::Result<Json> Manager::import_package(const Json& params) {
 rpc::Result<Json> Manager::import_finish(std::uint32_t n, bool commit) {
   const std::string which = "vTPM instance " + std::to_string(n);
   const auto mark = migration_mark(n);
-  if (!mark || mark->value("state", "") != "incoming")
-    return migration_fail(which + " is not an incoming migration");
+  if (!mark || !mark->incoming) return migration_fail(which + " is not an incoming migration");
   if (!commit) {
     auto removed = remove(n);
     if (removed) log_("instance " + std::to_string(n) + ": incoming migration aborted");

@@ -99,7 +99,7 @@ nlohmann::json metadata_to_json(const MigrationMetadata& m) {
 // What the AEAD authenticates besides the ciphertext.
 std::string associated_data(const MigrationPackage& p) {
   return std::string(kMigrationFormat) + "\n" + metadata_to_json(p.metadata).dump() + "\n" +
-         to_hex(p.recipient) + "\n" + to_hex(p.ephemeral);
+         to_hex(p.recipient) + "\n" + to_hex(p.ephemeral) + "\n" + to_hex(p.challenge);
 }
 
 bool valid_file_name(const std::string& name) {
@@ -192,6 +192,13 @@ std::string MigrationKey::public_hex() const {
   return to_hex(public_);
 }
 
+acm::Result<std::vector<std::uint8_t>> new_migration_challenge() {
+  std::vector<std::uint8_t> out(kMigrationChallengeBytes);
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1)
+    return crypto_error("no random bytes for a challenge");
+  return out;
+}
+
 acm::Status check_metadata(const MigrationMetadata& m) {
   if (!is_valid_domain_name(m.name))
     return crypto_error("metadata.name '" + m.name + "' is not a valid domain name");
@@ -213,8 +220,12 @@ acm::Status check_metadata(const MigrationMetadata& m) {
 
 acm::Result<MigrationPackage> seal_package(const MigrationMetadata& metadata,
                                            const StateFiles& files,
-                                           const std::vector<std::uint8_t>& recipient_public) {
+                                           const std::vector<std::uint8_t>& recipient_public,
+                                           const std::vector<std::uint8_t>& challenge) {
   if (auto ok = check_metadata(metadata); !ok) return tl::unexpected(ok.error());
+  if (challenge.size() != kMigrationChallengeBytes)
+    return crypto_error("the challenge must be " + std::to_string(kMigrationChallengeBytes) +
+                        " bytes");
   if (recipient_public.size() != kX25519Bytes)
     return crypto_error("the recipient key must be 32 bytes (X25519)");
   if (files.size() != metadata.files.size())
@@ -238,6 +249,7 @@ acm::Result<MigrationPackage> seal_package(const MigrationMetadata& metadata,
   MigrationPackage p;
   p.metadata = metadata;
   p.recipient = recipient_public;
+  p.challenge = challenge;
   auto eph_pub = raw_public(ephemeral.get());
   if (!eph_pub) return tl::unexpected(eph_pub.error());
   p.ephemeral = std::move(*eph_pub);
@@ -270,11 +282,17 @@ acm::Result<MigrationPackage> seal_package(const MigrationMetadata& metadata,
   return p;
 }
 
-acm::Result<StateFiles> open_package(const MigrationPackage& p, const MigrationKey& recipient) {
+acm::Result<StateFiles> open_package(const MigrationPackage& p, const MigrationKey& recipient,
+                                     const std::vector<std::uint8_t>& expected_challenge) {
   if (auto ok = check_metadata(p.metadata); !ok) return tl::unexpected(ok.error());
   if (p.recipient != recipient.public_key()) {
     return crypto_error("it is sealed to another manager's key (" + to_hex(p.recipient) +
                         ", this manager's is " + recipient.public_hex() + ")");
+  }
+  if (p.challenge != expected_challenge) {
+    return crypto_error(
+        "it was made for another migration (its challenge is not the one this manager's peer "
+        "handed out)");
   }
   if (p.ephemeral.size() != kX25519Bytes || p.nonce.size() != kNonceBytes ||
       p.tag.size() != kTagBytes) {
@@ -332,13 +350,10 @@ acm::Result<StateFiles> open_package(const MigrationPackage& p, const MigrationK
 nlohmann::json package_to_json(const MigrationPackage& p) {
   const std::string_view ct(reinterpret_cast<const char*>(p.ciphertext.data()),
                             p.ciphertext.size());
-  return {{"format", kMigrationFormat},
-          {"metadata", metadata_to_json(p.metadata)},
-          {"recipient", to_hex(p.recipient)},
-          {"ephemeral", to_hex(p.ephemeral)},
-          {"nonce", to_hex(p.nonce)},
-          {"ciphertext", rpc::base64_encode(ct)},
-          {"tag", to_hex(p.tag)}};
+  return {{"format", kMigrationFormat},           {"metadata", metadata_to_json(p.metadata)},
+          {"recipient", to_hex(p.recipient)},     {"ephemeral", to_hex(p.ephemeral)},
+          {"challenge", to_hex(p.challenge)},     {"nonce", to_hex(p.nonce)},
+          {"ciphertext", rpc::base64_encode(ct)}, {"tag", to_hex(p.tag)}};
 }
 
 acm::Result<MigrationPackage> package_from_json(const nlohmann::json& j) {
@@ -391,6 +406,7 @@ acm::Result<MigrationPackage> package_from_json(const nlohmann::json& j) {
   for (const auto& [field, bytes, out] :
        {std::tuple{"recipient", kX25519Bytes, &p.recipient},
         std::tuple{"ephemeral", kX25519Bytes, &p.ephemeral},
+        std::tuple{"challenge", kMigrationChallengeBytes, &p.challenge},
         std::tuple{"nonce", kNonceBytes, &p.nonce}, std::tuple{"tag", kTagBytes, &p.tag}}) {
     auto raw = hex_field(field, bytes);
     if (!raw) return tl::unexpected(raw.error());

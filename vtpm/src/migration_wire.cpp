@@ -62,6 +62,11 @@ acm::Result<nlohmann::json> decode_peer_message(std::string_view payload) {
       return bad_message("field 'public_key' is missing or not a string");
     const auto key = from_hex(m["public_key"].get<std::string>());
     if (!key || key->size() != 32) return bad_message("field 'public_key' is not 32 bytes of hex");
+    if (!has_string(m, "challenge", 2 * kMigrationChallengeBytes))
+      return bad_message("field 'challenge' is missing or not a string");
+    const auto challenge = from_hex(m["challenge"].get<std::string>());
+    if (!challenge || challenge->size() != kMigrationChallengeBytes)
+      return bad_message("field 'challenge' is not 16 bytes of hex");
     return m;
   }
   if (type == "import") {

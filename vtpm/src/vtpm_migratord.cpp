@@ -173,7 +173,7 @@ class Migratord {
       return;
     }
     log_.write("peer " + channel->peer() + " connected");
-    std::optional<std::string> imported_uuid;
+    Connection state;
     for (int i = 0; i < kMaxPeerMessages; ++i) {
       auto message = channel->receive();
       if (!message) {
@@ -181,7 +181,7 @@ class Migratord {
           log_.write("peer " + channel->peer() + ": " + message.error().message);
         break;
       }
-      Json reply = answer_peer(*message, imported_uuid);
+      Json reply = answer_peer(*message, state);
       if (!channel->send(reply)) break;
     }
   }
@@ -201,16 +201,30 @@ class Migratord {
     return Json{{"type", "error"}, {"message", message.substr(0, 4000)}};
   }
 
-  Json answer_peer(const Json& message, std::optional<std::string>& imported_uuid) {
+  // What one peer connection has done so far.
+  struct Connection {
+    std::optional<std::string> challenge;      // handed out with our key (hello)
+    std::optional<std::string> imported_uuid;  // what this connection imported
+  };
+
+  Json answer_peer(const Json& message, Connection& state) {
+    auto& imported_uuid = state.imported_uuid;
     const std::string type = message["type"];
     if (type == "hello") {
       auto key = manager("vtpm.migration_key", Json::object());
       if (!key) return error(key.error().message);
-      return Json{{"type", "recipient"}, {"public_key", (*key)["public_key"]}};
+      auto challenge = shype::vtpm::new_migration_challenge();
+      if (!challenge) return error(challenge.error().message);
+      state.challenge = shype::vtpm::to_hex(*challenge);
+      return Json{{"type", "recipient"},
+                  {"public_key", (*key)["public_key"]},
+                  {"challenge", *state.challenge}};
     }
     if (type == "import") {
       if (imported_uuid) return error("one import per connection");
-      auto done = manager("vtpm.import", Json{{"package", message["package"]}});
+      if (!state.challenge) return error("import before hello");
+      auto done = manager("vtpm.import",
+                          Json{{"package", message["package"]}, {"challenge", *state.challenge}});
       if (!done) {
         log_.write("import refused: " + done.error().message);
         return error(done.error().message);
@@ -282,8 +296,9 @@ class Migratord {
     if (!recipient) {
       return shype::rpc::fail(recipient.error().message + "; instance " + ref + " is unchanged");
     }
-    auto exported = manager("vtpm.export_begin",
-                            Json{{"ref", ref}, {"recipient_key", (*recipient)["public_key"]}});
+    auto exported = manager("vtpm.export_begin", Json{{"ref", ref},
+                                                      {"recipient_key", (*recipient)["public_key"]},
+                                                      {"challenge", (*recipient)["challenge"]}});
     if (!exported) return tl::unexpected(exported.error());
     const Json source_ref = (*exported)["instance"];
     const std::string uuid = (*exported)["uuid"];

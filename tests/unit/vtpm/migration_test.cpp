@@ -30,6 +30,9 @@ MigrationMetadata sample_metadata() {
           3,
           {"tpm2-00.permall", "tpm2-00.volatilestate"}};
 }
+const std::vector<std::uint8_t> kChallenge(kMigrationChallengeBytes, 0x5a);
+const std::string kChallengeHex(2 * kMigrationChallengeBytes, 'a');  // another challenge
+
 StateFiles sample_files() {
   return {{"tpm2-00.permall", kPermall}, {"tpm2-00.volatilestate", kVolatile}};
 }
@@ -37,14 +40,14 @@ StateFiles sample_files() {
 TEST(VtpmMigrationPackage, SealOpenRoundTrip) {
   auto key = MigrationKey::generate();
   ASSERT_TRUE(key);
-  auto package = seal_package(sample_metadata(), sample_files(), key->public_key());
+  auto package = seal_package(sample_metadata(), sample_files(), key->public_key(), kChallenge);
   ASSERT_TRUE(package) << package.error().message;
   // The state is not in the clear.
   const std::string ct(package->ciphertext.begin(), package->ciphertext.end());
   EXPECT_EQ(ct.find("perm"), std::string::npos);
   auto stored = package_from_json(package_to_json(*package));
   ASSERT_TRUE(stored) << stored.error().message;
-  auto files = open_package(*stored, *key);
+  auto files = open_package(*stored, *key, kChallenge);
   ASSERT_TRUE(files) << files.error().message;
   EXPECT_EQ(*files, sample_files());
 }
@@ -53,25 +56,42 @@ TEST(VtpmMigrationPackage, WrongKeyIsRefused) {
   auto key = MigrationKey::generate();
   auto other = MigrationKey::generate();
   ASSERT_TRUE(key && other);
-  auto package = seal_package(sample_metadata(), sample_files(), key->public_key());
+  auto package = seal_package(sample_metadata(), sample_files(), key->public_key(), kChallenge);
   ASSERT_TRUE(package);
-  auto opened = open_package(*package, *other);
+  auto opened = open_package(*package, *other, kChallenge);
   ASSERT_FALSE(opened);
   EXPECT_NE(opened.error().message.find("another manager's key"), std::string::npos);
   // Claiming the other key as recipient does not help: authentication fails.
   package->recipient = other->public_key();
-  opened = open_package(*package, *other);
+  opened = open_package(*package, *other, kChallenge);
   ASSERT_FALSE(opened);
   EXPECT_NE(opened.error().message.find("authentication failed"), std::string::npos);
+}
+
+TEST(VtpmMigrationPackage, AnotherMigrationsChallengeIsRefused) {
+  auto key = MigrationKey::generate();
+  ASSERT_TRUE(key);
+  auto package = seal_package(sample_metadata(), sample_files(), key->public_key(), kChallenge);
+  ASSERT_TRUE(package);
+  const std::vector<std::uint8_t> fresh(kMigrationChallengeBytes, 0x01);
+  auto opened = open_package(*package, *key, fresh);
+  ASSERT_FALSE(opened);
+  EXPECT_NE(opened.error().message.find("another migration"), std::string::npos);
+  // Rewriting the package's challenge to the fresh one breaks authentication.
+  package->challenge = fresh;
+  opened = open_package(*package, *key, fresh);
+  ASSERT_FALSE(opened);
+  EXPECT_NE(opened.error().message.find("authentication failed"), std::string::npos);
+  EXPECT_FALSE(seal_package(sample_metadata(), sample_files(), key->public_key(), {1, 2}));
 }
 
 TEST(VtpmMigrationPackage, TamperingIsRefused) {
   auto key = MigrationKey::generate();
   ASSERT_TRUE(key);
-  auto sealed = seal_package(sample_metadata(), sample_files(), key->public_key());
+  auto sealed = seal_package(sample_metadata(), sample_files(), key->public_key(), kChallenge);
   ASSERT_TRUE(sealed);
   const auto refused = [&](MigrationPackage p, const char* what) {
-    auto opened = open_package(p, *key);
+    auto opened = open_package(p, *key, kChallenge);
     EXPECT_FALSE(opened) << what;
     if (!opened) {
       EXPECT_NE(opened.error().message.find("authentication failed"), std::string::npos) << what;
@@ -124,26 +144,26 @@ TEST(VtpmMigrationPackage, BadMetadataIsRefusedBeforeSealing) {
   ASSERT_TRUE(key);
   auto m = sample_metadata();
   m.name = "../x";
-  EXPECT_FALSE(seal_package(m, sample_files(), key->public_key()));
+  EXPECT_FALSE(seal_package(m, sample_files(), key->public_key(), kChallenge));
   m = sample_metadata();
   m.uuid = "0B6F3C52-8E8A-4C8E-9B59-4D8A1E0F2A11";  // not canonical
-  EXPECT_FALSE(seal_package(m, sample_files(), key->public_key()));
+  EXPECT_FALSE(seal_package(m, sample_files(), key->public_key(), kChallenge));
   m = sample_metadata();
   m.instance = 0;
-  EXPECT_FALSE(seal_package(m, sample_files(), key->public_key()));
+  EXPECT_FALSE(seal_package(m, sample_files(), key->public_key(), kChallenge));
   m = sample_metadata();
   m.files = {"tpm2-00.permall", "../escape"};
-  EXPECT_FALSE(seal_package(m, sample_files(), key->public_key()));
+  EXPECT_FALSE(seal_package(m, sample_files(), key->public_key(), kChallenge));
   m = sample_metadata();
   m.files = {"tpm2-00.permall"};  // the files do not match
-  EXPECT_FALSE(seal_package(m, sample_files(), key->public_key()));
-  EXPECT_FALSE(seal_package(sample_metadata(), sample_files(), {1, 2, 3}));
+  EXPECT_FALSE(seal_package(m, sample_files(), key->public_key(), kChallenge));
+  EXPECT_FALSE(seal_package(sample_metadata(), sample_files(), {1, 2, 3}, kChallenge));
 }
 
 TEST(VtpmMigrationPackage, StoredFormIsValidatedFieldByField) {
   auto key = MigrationKey::generate();
   ASSERT_TRUE(key);
-  auto sealed = seal_package(sample_metadata(), sample_files(), key->public_key());
+  auto sealed = seal_package(sample_metadata(), sample_files(), key->public_key(), kChallenge);
   ASSERT_TRUE(sealed);
   const Json good = package_to_json(*sealed);
   const auto refused_with = [&](Json j, const std::string& needle) {
@@ -160,6 +180,9 @@ TEST(VtpmMigrationPackage, StoredFormIsValidatedFieldByField) {
   j = good;
   j["recipient"] = "abcd";
   refused_with(j, "'recipient'");
+  j = good;
+  j.erase("challenge");
+  refused_with(j, "'challenge'");
   j = good;
   j["tag"] = std::string(32, 'z');
   refused_with(j, "'tag'");
@@ -227,6 +250,9 @@ TEST(VtpmMigrationWire, MalformedMessagesNameTheField) {
   refused_with(R"({"type": 3})", "'type'");
   refused_with(R"({"type": "launch"})", "unknown type");
   refused_with(R"({"type": "recipient", "public_key": "00"})", "'public_key'");
+  refused_with(std::string(R"({"type": "recipient", "public_key": ")") + std::string(64, 'a') +
+                   R"(", "challenge": "0011"})",
+               "'challenge'");
   refused_with(R"({"type": "import"})", "'package'");
   refused_with(R"({"type": "import", "package": {"format": 1}})", "'format'");
   refused_with(R"({"type": "commit", "uuid": "nope"})", "'uuid'");
@@ -287,25 +313,34 @@ TEST_F(VtpmMigrationManagers, ExportImportCommitMovesTheStateAndLeavesNoClone) {
 
   auto key = dest.call("vtpm.migration_key", Json::object());
   ASSERT_TRUE(key);
-  auto exported =
-      source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", (*key)["public_key"]}});
+  auto exported = source.call(
+      "vtpm.export_begin",
+      {{"ref", "web"}, {"recipient_key", (*key)["public_key"]}, {"challenge", to_hex(kChallenge)}});
   ASSERT_TRUE(exported) << exported.error().message;
   EXPECT_EQ(status(source, "web"), "migrating");
   auto start = source.call("vtpm.start", {{"ref", "web"}});
   ASSERT_FALSE(start);
   EXPECT_NE(start.error().message.find("migrating away"), std::string::npos);
   // A second export of the same instance is refused.
-  EXPECT_FALSE(
-      source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", (*key)["public_key"]}}));
+  EXPECT_FALSE(source.call("vtpm.export_begin", {{"ref", "web"},
+                                                 {"recipient_key", (*key)["public_key"]},
+                                                 {"challenge", to_hex(kChallenge)}}));
 
-  auto imported = dest.call("vtpm.import", {{"package", (*exported)["package"]}});
+  auto imported = dest.call(
+      "vtpm.import", {{"package", (*exported)["package"]}, {"challenge", to_hex(kChallenge)}});
   ASSERT_TRUE(imported) << imported.error().message;
   EXPECT_EQ((*imported)["instance"], 1);
   EXPECT_EQ((*imported)["requested"], 3);
   EXPECT_EQ(status(dest, "web"), "incoming");
   EXPECT_FALSE(dest.call("vtpm.start", {{"ref", "web"}}));
+  // Offering the package again for another migration is refused.
+  auto again =
+      dest.call("vtpm.import", {{"package", (*exported)["package"]}, {"challenge", kChallengeHex}});
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("another migration"), std::string::npos);
   // Replaying the package is refused: the domain is bound already.
-  auto replay = dest.call("vtpm.import", {{"package", (*exported)["package"]}});
+  auto replay = dest.call("vtpm.import",
+                          {{"package", (*exported)["package"]}, {"challenge", to_hex(kChallenge)}});
   ASSERT_FALSE(replay);
   EXPECT_NE(replay.error().message.find("already has vTPM instance 1"), std::string::npos);
 
@@ -335,27 +370,33 @@ TEST_F(VtpmMigrationManagers, AbortKeepsTheSourceAndRefusedImportsChangeNothing)
   ASSERT_TRUE(key);
 
   // Unknown instances and bad keys: clear errors, nothing changes.
-  auto unknown = source.call("vtpm.export_begin",
-                             {{"ref", "nosuch"}, {"recipient_key", (*key)["public_key"]}});
+  auto unknown = source.call("vtpm.export_begin", {{"ref", "nosuch"},
+                                                   {"recipient_key", (*key)["public_key"]},
+                                                   {"challenge", to_hex(kChallenge)}});
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message.find("nosuch"), std::string::npos);
-  EXPECT_FALSE(source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", "00"}}));
+  EXPECT_FALSE(
+      source.call("vtpm.export_begin",
+                  {{"ref", "web"}, {"recipient_key", "00"}, {"challenge", to_hex(kChallenge)}}));
   EXPECT_FALSE(source.call("vtpm.export_commit", {{"ref", "web"}}));  // not migrating
   EXPECT_EQ(status(source, "web"), "stopped");
 
   // A package for another manager's key is refused by the destination.
   auto stranger = MigrationKey::generate();
   ASSERT_TRUE(stranger);
-  auto exported =
-      source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", stranger->public_hex()}});
+  auto exported = source.call("vtpm.export_begin", {{"ref", "web"},
+                                                    {"recipient_key", stranger->public_hex()},
+                                                    {"challenge", to_hex(kChallenge)}});
   ASSERT_TRUE(exported);
-  auto refused = dest.call("vtpm.import", {{"package", (*exported)["package"]}});
+  auto refused = dest.call(
+      "vtpm.import", {{"package", (*exported)["package"]}, {"challenge", to_hex(kChallenge)}});
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("another manager's key"), std::string::npos);
   // A tampered package too.
   Json tampered = (*exported)["package"];
   tampered["metadata"]["name"] = "db";
-  EXPECT_FALSE(dest.call("vtpm.import", {{"package", tampered}}));
+  EXPECT_FALSE(
+      dest.call("vtpm.import", {{"package", tampered}, {"challenge", to_hex(kChallenge)}}));
   EXPECT_EQ((*dest.call("vtpm.list", Json::object()))["instances"].size(), 0u);
 
   ASSERT_TRUE(source.call("vtpm.export_abort", {{"ref", "web"}}));
@@ -365,10 +406,12 @@ TEST_F(VtpmMigrationManagers, AbortKeepsTheSourceAndRefusedImportsChangeNothing)
   EXPECT_EQ(*state, sample_files());
 
   // An incoming instance can be aborted at the destination.
-  exported =
-      source.call("vtpm.export_begin", {{"ref", "web"}, {"recipient_key", (*key)["public_key"]}});
+  exported = source.call(
+      "vtpm.export_begin",
+      {{"ref", "web"}, {"recipient_key", (*key)["public_key"]}, {"challenge", to_hex(kChallenge)}});
   ASSERT_TRUE(exported);
-  auto imported = dest.call("vtpm.import", {{"package", (*exported)["package"]}});
+  auto imported = dest.call(
+      "vtpm.import", {{"package", (*exported)["package"]}, {"challenge", to_hex(kChallenge)}});
   ASSERT_TRUE(imported);
   ASSERT_TRUE(dest.call("vtpm.import_abort", {{"ref", "web"}}));
   EXPECT_EQ(status(dest, "web"), "absent");

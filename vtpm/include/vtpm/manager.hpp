@@ -20,13 +20,16 @@
 // Migration (manager_migration.cpp; docs/vtpm.md "Migration"), driven by
 // vtpm_migratord; the manager itself never touches the network:
 //   vtpm.migration_key {}                     -> {"public_key": hex (X25519)}
-//   vtpm.export_begin  {ref, recipient_key}   -> {"package", "was_running", instance, name, uuid}
+//   vtpm.export_begin  {ref, recipient_key, challenge}
+//                                             -> {"package", "was_running", instance, name, uuid}
 //       saves and stops the instance, marks it "migrating" (it cannot start)
-//       and seals its saved state to recipient_key (migration.hpp);
+//       and seals its saved state to recipient_key for the destination's
+//       challenge (migration.hpp);
 //   vtpm.export_commit {ref}  deletes the instance (the destination has it);
 //   vtpm.export_abort  {ref}  clears the mark and restarts it if it ran;
-//   vtpm.import {package}     -> {instance, name, uuid, requested}
-//       opens the package with this manager's key, binds the domain by the
+//   vtpm.import {package, challenge} -> {instance, name, uuid, requested}
+//       opens the package with this manager's key (and the challenge this
+//       host's migratord handed out for it), binds the domain by the
 //       allocation rule, stores the state and marks it "incoming";
 //   vtpm.import_commit {ref}  clears the mark: the instance can start;
 //   vtpm.import_abort  {ref}  deletes the incoming instance.
@@ -97,9 +100,13 @@ class Manager {
   rpc::Result<rpc::Json> export_finish(std::uint32_t instance, bool commit);
   rpc::Result<rpc::Json> import_package(const rpc::Json& params);
   rpc::Result<rpc::Json> import_finish(std::uint32_t instance, bool commit);
-  // The instance's migration mark ({"state": "outgoing"|"incoming",
-  // "was_running"}) or nullopt.
-  [[nodiscard]] std::optional<rpc::Json> migration_mark(std::uint32_t instance) const;
+  // The instance's migration mark (stored as {"state": "outgoing"|"incoming",
+  // "was_running"}), or nullopt.
+  struct MigrationMark {
+    bool incoming = false;
+    bool was_running = false;
+  };
+  [[nodiscard]] std::optional<MigrationMark> migration_mark(std::uint32_t instance) const;
   rpc::Result<const MigrationKey*> migration_key();
 
   Layout layout_;

@@ -7,14 +7,16 @@
 // X25519 public key; HKDF-SHA256 turns it into an AES-256-GCM key; the
 // ciphertext is the state files, and the additional authenticated data
 // binds the format, the metadata (domain name, uuid, instance number, file
-// list) and both public keys. Changing any of them, or opening with another
-// key, fails authentication. All crypto is OpenSSL EVP.
+// list), both public keys and the destination's challenge (fresh random
+// bytes it hands out for this one migration, so an old package cannot be
+// offered again). Changing any of them, or opening with another key or
+// challenge, fails. All crypto is OpenSSL EVP.
 //
 // The stored form of a package (a JSON object, carried inside a peer message,
 // migration_wire.hpp):
 //   {"format": "shype-vtpm-migration-1",
 //    "metadata": {"name", "uuid", "instance", "files": [names]},
-//    "recipient": hex(32), "ephemeral": hex(32), "nonce": hex(12),
+//    "recipient": hex(32), "ephemeral": hex(32), "challenge": hex(16), "nonce": hex(12),
 //    "ciphertext": base64, "tag": hex(16)}
 #pragma once
 
@@ -37,6 +39,7 @@ inline constexpr const char* kMigrationFormat = "shype-vtpm-migration-1";
 // Upper bounds checked before anything is decoded or allocated.
 inline constexpr std::size_t kMaxMigrationFiles = 4;
 inline constexpr std::size_t kMaxMigrationFileBytes = 1u << 20;
+inline constexpr std::size_t kMigrationChallengeBytes = 16;
 
 // An instance's saved state: file name -> contents.
 using StateFiles = std::map<std::string, std::vector<std::uint8_t>>;
@@ -85,6 +88,7 @@ struct MigrationPackage {
   MigrationMetadata metadata;
   std::vector<std::uint8_t> recipient;  // 32 bytes
   std::vector<std::uint8_t> ephemeral;  // 32 bytes
+  std::vector<std::uint8_t> challenge;  // kMigrationChallengeBytes, from the destination
   std::vector<std::uint8_t> nonce;      // 12 bytes
   std::vector<std::uint8_t> ciphertext;
   std::vector<std::uint8_t> tag;  // 16 bytes
@@ -112,16 +116,21 @@ class MigrationKey {
 [[nodiscard]] acm::Status check_metadata(const MigrationMetadata& metadata);
 
 // Seals `files` (whose names must equal metadata.files) to the recipient's
-// 32-byte X25519 public key.
+// 32-byte X25519 public key, for the recipient's challenge.
 [[nodiscard]] acm::Result<MigrationPackage> seal_package(
     const MigrationMetadata& metadata, const StateFiles& files,
-    const std::vector<std::uint8_t>& recipient_public);
+    const std::vector<std::uint8_t>& recipient_public, const std::vector<std::uint8_t>& challenge);
 
 // Decrypts with the recipient's key; refuses a package addressed to another
-// key, any modification (authentication failure), and state files that do
-// not match the metadata's list.
-[[nodiscard]] acm::Result<StateFiles> open_package(const MigrationPackage& package,
-                                                   const MigrationKey& key);
+// key or made for another challenge than `expected_challenge` (the one the
+// recipient handed out), any modification (authentication failure), and
+// state files that do not match the metadata's list.
+[[nodiscard]] acm::Result<StateFiles> open_package(
+    const MigrationPackage& package, const MigrationKey& key,
+    const std::vector<std::uint8_t>& expected_challenge);
+
+// A fresh random challenge (kMigrationChallengeBytes).
+[[nodiscard]] acm::Result<std::vector<std::uint8_t>> new_migration_challenge();
 
 // The stored form (see above). from_json validates every field (types,
 // lengths, hex/base64, metadata) before it allocates by a size it read;

@@ -3,7 +3,8 @@
 // 4-byte big-endian length (1..kMaxPeerFrameBytes), then that many bytes of
 // one JSON object with a "type":
 //   source -> destination            destination -> source
-//   {"type":"hello"}                 {"type":"recipient","public_key":hex(32)}
+//   {"type":"hello"}                 {"type":"recipient","public_key":hex(32),
+//                                     "challenge":hex(16)}
 //   {"type":"import","package":{..}} {"type":"imported","instance","name","uuid"}
 //   {"type":"commit","uuid"}         {"type":"done","uuid"}
 //   {"type":"abort","uuid"}          {"type":"done","uuid"}
