@@ -14,12 +14,16 @@
 #include <string>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "acm/file_io.hpp"
 #include "process.hpp"
 #include "swtpm_process.hpp"
 
@@ -258,10 +262,49 @@ TEST_F(VtpmMigrationE2E, UntrustedPeersAreRefusedByTlsAndTheSourceIsIntact) {
   expect_source_intact();
 }
 
+TEST_F(VtpmMigrationE2E, GarbageOnThePeerPortIsRefusedAndThePeerKeepsServing) {
+  trust(source_, dest_);
+  trust(dest_, source_);
+  prepare_source_instance();
+  // Not TLS at all: the handshake fails and the connection is closed.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(dest_.port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // SAFETY: sockaddr_in is a sockaddr of its own size.
+  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  const std::string junk = "GET / HTTP/1.0\r\n\r\n";
+  ASSERT_EQ(::write(fd, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
+  char reply[64];
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  (void)::read(fd, reply, sizeof reply);  // an alert or EOF, within the bound
+  ::close(fd);
+
+  auto moved = ctl(source_, {"migrate", "web", peer(dest_)});
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  ASSERT_EQ(ctl(dest_, {"start", "web"}).exit_code, 0);
+  EXPECT_EQ(pcr16(tcti(dest_, "web")), kPcrExtended);
+  const auto log = shype::acm::read_text_file(dest_.root / "var/log/vtpm/vtpm_migratord.log");
+  ASSERT_TRUE(log);
+  const std::string& text = *log;
+  EXPECT_NE(text.find("refused a peer: TLS handshake with 127.0.0.1:"), std::string::npos) << text;
+}
+
 TEST_F(VtpmMigrationE2E, DownOrRefusingDestinationLeavesTheSourceRunning) {
   trust(source_, dest_);
   trust(dest_, source_);
   prepare_source_instance();
+
+  // The recovery commands refuse instances that are not migrating.
+  auto not_migrating = ctl(source_, {"export-abort", "web"});
+  EXPECT_EQ(not_migrating.exit_code, 1);
+  EXPECT_EQ(not_migrating.err, "vtpmctl: vTPM instance 3 is not migrating away\n");
+  not_migrating = ctl(source_, {"import-commit", "web"});
+  EXPECT_EQ(not_migrating.exit_code, 1);
+  EXPECT_EQ(not_migrating.err, "vtpmctl: vTPM instance 3 is not an incoming migration\n");
 
   auto unknown = ctl(source_, {"migrate", "nosuch", peer(dest_)});
   EXPECT_EQ(unknown.exit_code, 1);

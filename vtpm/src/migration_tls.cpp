@@ -1,5 +1,6 @@
 #include "migration_tls.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -39,6 +40,8 @@ struct TlsBioFree {
   void operator()(BIO* p) const noexcept { BIO_free(p); }
 };
 using Cert = std::unique_ptr<X509, X509Free>;
+
+constexpr auto kHandshakeTimeout = std::chrono::milliseconds(5000);
 
 // OpenSSL's queued errors as one line (and the queue cleared).
 std::string openssl_errors() {
@@ -314,13 +317,17 @@ acm::Result<TlsChannel> TlsChannel::accept(const TlsContext& ctx, int fd,
   }
   TlsChannel ch(fd, std::string(host) + ":" + port);
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  if (auto ok = set_timeouts(fd, timeout); !ok) return tl::unexpected(ok.error());
+  // Anyone can connect: an unauthenticated client gets a short handshake
+  // deadline, so it cannot hold the (one-connection) daemon for long.
+  if (auto ok = set_timeouts(fd, std::min(timeout, kHandshakeTimeout)); !ok)
+    return tl::unexpected(ok.error());
   ERR_clear_error();
   ch.ssl_.reset(SSL_new(ctx.get()));
   if (!ch.ssl_ || SSL_set_fd(ch.ssl_.get(), fd) != 1 || SSL_accept(ch.ssl_.get()) != 1) {
     return make_error(Errc::io_error,
                       "TLS handshake with " + ch.peer_ + " failed: " + openssl_errors());
   }
+  if (auto ok = set_timeouts(fd, timeout); !ok) return tl::unexpected(ok.error());
   return ch;
 }
 
