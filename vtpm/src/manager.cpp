@@ -1,5 +1,6 @@
 #include "vtpm/manager.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -142,9 +143,11 @@ void Manager::reap() {
 
 Json Manager::describe(const Binding& b) const {
   const auto run = running_.find(b.instance);
-  const char* status = run != running_.end()             ? "running"
-                       : crashed_.count(b.instance) != 0 ? "crashed"
-                                                         : "stopped";
+  const auto mark = migration_mark(b.instance);
+  const std::string status = mark                    ? (mark->incoming ? "incoming" : "migrating")
+                             : run != running_.end() ? "running"
+                             : crashed_.count(b.instance) != 0 ? "crashed"
+                                                               : "stopped";
   return {{"instance", b.instance},
           {"name", b.domain_name},
           {"uuid", b.domain_uuid},
@@ -209,6 +212,10 @@ rpc::Result<Json> Manager::call(std::string_view method, const Json& params) {
   }
   if (method == "vtpm.create") return create(params);
   if (is_attest_method(method)) return attest_call(method, params);
+  if (method == "vtpm.migration_key" || method.starts_with("vtpm.export_") ||
+      method.starts_with("vtpm.import")) {
+    return migration_call(method, params);
+  }
   if (method == "vtpm.list") {
     Json list = Json::array();
     for (const auto& b : registry_.bindings())
@@ -291,6 +298,7 @@ rpc::Result<Json> Manager::create(const Json& params) {
       fs::remove(entry.path(), ec);
     if (auto ok = store_.create_instance(n, allocation->binding.domain_uuid); !ok)
       return fail("cannot create vTPM instance " + std::to_string(n) + ": " + ok.error().message);
+    fs::remove(layout_.instance_dir(n) / "migration.json", ec);
     registry_ = std::move(updated);
     if (auto ok = store_registry(); !ok) return fail_from(ok.error());
     log_("instance " + std::to_string(n) + " created for domain " +
@@ -313,6 +321,11 @@ rpc::Result<Json> Manager::start(std::uint32_t n) {
   }
   // A running instance's socket is Domain-0's to reach.
   if (auto ok = check_label(*b, acm::kDomain0Id, "start"); !ok) return tl::unexpected(ok.error());
+  if (const auto mark = migration_mark(n)) {
+    return fail("vTPM instance " + std::to_string(n) + " is " +
+                (mark->incoming ? "an incoming migration (vtpmctl import-commit makes it startable)"
+                                : "migrating away (vtpmctl export-abort keeps it here)"));
+  }
   const uid_t uid = worker_uid(n, drop_privileges_);
   // The worker's directory is rebuilt from the saved state: whatever a
   // previous (perhaps crashed) worker left there is discarded.
@@ -390,6 +403,62 @@ rpc::Result<Json> Manager::save(std::uint32_t n) {
   Json out = describe(*registry_.find(n));
   out["saved"] = files;
   return out;
+}
+
+namespace {
+
+// The instance's public attestation files travel with its state (attest.hpp):
+// they are not secret and stay next to saved/, not in the state store.
+std::vector<std::pair<std::string, fs::path>> public_files(const Layout& layout, std::uint32_t n) {
+  return {{"ek-cert.pem", layout.ek_cert(n)}, {"ek-public.bin", layout.ek_public(n)}};
+}
+
+}  // namespace
+
+acm::Result<StateFiles> Manager::export_saved_state(std::uint32_t n) {
+  const Binding* b = registry_.find(n);
+  if (b == nullptr) {
+    return acm::make_error(acm::Errc::not_found, "no vTPM instance " + std::to_string(n));
+  }
+  auto files = store_.load(n, b->domain_uuid);
+  if (!files) return tl::unexpected(files.error());
+  std::error_code ec;
+  for (const auto& [name, path] : public_files(layout_, n)) {
+    if (!fs::exists(path, ec)) continue;
+    auto bytes = acm::read_file(path);
+    if (!bytes) return tl::unexpected(bytes.error());
+    (*files)[name] = std::move(*bytes);
+  }
+  return files;
+}
+
+acm::Status Manager::import_saved_state(std::uint32_t n, const std::string& uuid,
+                                        const StateFiles& files) {
+  const auto publics = public_files(layout_, n);
+  StateFiles tpm;
+  for (const auto& [name, bytes] : files) {
+    const bool state =
+        std::find(std::begin(kStateFiles), std::end(kStateFiles), name) != std::end(kStateFiles);
+    const bool pub = std::any_of(publics.begin(), publics.end(),
+                                 [&](const auto& p) { return p.first == name; });
+    if (!state && !pub) {
+      return acm::make_error(
+          acm::Errc::invalid_argument,
+          "vTPM instance " + std::to_string(n) + ": unknown state file '" + name + "'");
+    }
+    if (state) tpm[name] = bytes;
+  }
+  if (auto ok = private_dir(layout_.saved_dir(n), ::geteuid()); !ok) return ok;
+  if (!store_.has_instance(n)) {
+    if (auto ok = store_.create_instance(n, uuid); !ok) return ok;
+  }
+  if (auto ok = store_.save(n, uuid, tpm); !ok) return ok;
+  for (const auto& [name, path] : publics) {
+    const auto found = files.find(name);
+    if (found == files.end()) continue;
+    if (auto ok = acm::write_file_atomic(path, found->second, 0644); !ok) return ok;
+  }
+  return {};
 }
 
 rpc::Result<Json> Manager::stop(std::uint32_t n, bool keep_autostart) {

@@ -80,10 +80,10 @@ bool printable(std::span<const std::uint8_t> text) {
   return true;
 }
 
-struct CipherCtxDeleter {
+struct BlobCipherCtxDeleter {
   void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
 };
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+using BlobCipherCtx = std::unique_ptr<EVP_CIPHER_CTX, BlobCipherCtxDeleter>;
 
 std::string hex_of(std::span<const std::uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -156,7 +156,7 @@ acm::Result<std::vector<std::uint8_t>> seal_state_blob(const StateKey& key,
   put_u32(out, static_cast<std::uint32_t>(plaintext.size()));
   const std::size_t aad_size = out.size();
 
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  BlobCipherCtx ctx(EVP_CIPHER_CTX_new());
   int length = 0;
   out.resize(aad_size + plaintext.size() + 16);
   if (!ctx ||
@@ -241,7 +241,7 @@ acm::Result<std::vector<std::uint8_t>> open_state_blob(const StateKey& key,
                                                 : ": not a committed save; refused"));
   }
   std::vector<std::uint8_t> plain(blob.ciphertext.size());
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  BlobCipherCtx ctx(EVP_CIPHER_CTX_new());
   int length = 0;
   auto tag = blob.tag;
   const bool ok =

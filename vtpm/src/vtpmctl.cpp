@@ -15,6 +15,7 @@
 #include "vtpm/attest.hpp"
 #include "vtpm/deepquote.hpp"
 #include "vtpm/layout.hpp"
+#include "vtpm/migration.hpp"
 
 namespace {
 
@@ -51,6 +52,19 @@ int usage(int status) {
                "  verify FILE --nonce HEX --ak AK.pem [--ca CA.pem]\n"
                "                         check a deep quote without the manager; exit 0 only if\n"
                "                         every check passes\n"
+               "migration (through vtpm_migratord):\n"
+               "  migrate <instance> HOST:PORT\n"
+               "                         move the instance to the manager behind the peer\n"
+               "                         vtpm_migratord at HOST:PORT; deleted here once it\n"
+               "                         is stored there\n"
+               "  migration-identity     print this host's migration certificate (PEM)\n"
+               "  migration-info         the peer port, certificate fingerprint, trusted peers\n"
+               "  trust-peer FILE.pem    trust the peer whose certificate is FILE.pem\n"
+               "recovering an interrupted migration (docs/vtpm.md):\n"
+               "  export-abort <instance>   keep a migrating instance here (restarted if it ran)\n"
+               "  export-commit <instance>  delete a migrating instance here (the peer has it)\n"
+               "  import-commit <instance>  make an incoming instance startable\n"
+               "  import-abort <instance>   delete an incoming instance\n"
                "<instance> is an instance number, a domain name or a domain uuid.\n"
                "--json prints the manager's answer as JSON.\n");
   return status;
@@ -172,6 +186,7 @@ int main(int argc, char** argv) {
 
     std::string method;
     Json params = Json::object();
+    bool to_migratord = false;
     if (command == "create") {
       if (args.size() < 2) {
         std::fprintf(stderr, "vtpmctl: create needs a domain name\n");
@@ -237,6 +252,41 @@ int main(int argc, char** argv) {
       if (!option(options, "--pcrs").empty()) params["pcrs"] = option(options, "--pcrs");
       if (!option(options, "--platform-pcrs").empty()) params["platform_pcrs"] = option(options, "--platform-pcrs");
       method = "vtpm.deepquote";
+    } else if (command == "migrate") {
+      if (args.size() != 3) {
+        std::fprintf(stderr, "vtpmctl: migrate needs an instance and HOST:PORT\n");
+        return usage(2);
+      }
+      params["ref"] = std::string(args[1]);
+      params["peer"] = std::string(args[2]);
+      method = "migration.send";
+      to_migratord = true;
+    } else if (command == "migration-identity" || command == "migration-info") {
+      method = command == "migration-info" ? "migration.info" : "migration.identity";
+      to_migratord = true;
+    } else if (command == "trust-peer") {
+      if (args.size() != 2) {
+        std::fprintf(stderr, "vtpmctl: trust-peer needs a PEM certificate file\n");
+        return usage(2);
+      }
+      auto pem = shype::acm::read_text_file(std::string(args[1]));
+      if (!pem) {
+        std::fprintf(stderr, "vtpmctl: %s\n", pem.error().to_string().c_str());
+        return 1;
+      }
+      params["certificate"] = *pem;
+      method = "migration.trust_peer";
+      to_migratord = true;
+    } else if (command == "export-abort" || command == "export-commit" ||
+               command == "import-abort" || command == "import-commit") {
+      if (args.size() != 2) {
+        std::fprintf(stderr, "vtpmctl: %s needs exactly one instance\n",
+                     std::string(command).c_str());
+        return usage(2);
+      }
+      params["ref"] = std::string(args[1]);
+      method = "vtpm." + std::string(command);
+      method[method.find('-')] = '_';
     } else if (command == "start" || command == "stop" || command == "save" ||
                command == "delete" || command == "tcti") {
       if (args.size() != 2) {
@@ -280,13 +330,21 @@ int main(int argc, char** argv) {
     }
 
     const shype::vtpm::Layout layout(shype::vtpm::root_from_environment());
-    auto client = shype::rpc::Client::connect(layout.socket, std::chrono::milliseconds(10'000));
+    const auto socket = to_migratord ? shype::vtpm::MigrationPaths(layout).socket : layout.socket;
+    auto client = shype::rpc::Client::connect(socket, std::chrono::milliseconds(10'000));
     if (!client) {
-      std::fprintf(stderr, "vtpmctl: vtpm_managerd is not running (no answer on %s)\n",
-                   layout.socket.c_str());
+      const std::string message = std::string(to_migratord ? "vtpm_migratord" : "vtpm_managerd") +
+                                  " is not running (no answer on " + socket.string() + ")";
+      if (json) {
+        std::printf(
+            "%s\n",
+            Json{{"error", {{"code", client.error().code}, {"message", message}}}}.dump().c_str());
+      }
+      std::fprintf(stderr, "vtpmctl: %s\n", message.c_str());
       return 1;
     }
-    client->set_timeout(std::chrono::milliseconds(30'000));
+    // A migration waits for the peer (15 s per step) and both managers.
+    client->set_timeout(std::chrono::milliseconds(to_migratord ? 120'000 : 30'000));
     auto answer = client->call(method, params);
     if (!answer) {
       if (json) {
@@ -330,6 +388,21 @@ int main(int argc, char** argv) {
     }
     if (command == "tcti") {
       std::printf("%s\n", answer->value("tcti", std::string()).c_str());
+    } else if (command == "migrate") {
+      std::printf("migrated instance %s (%s) to %s, where it is instance %d\n",
+                  std::string(args[1]).c_str(), answer->value("name", std::string()).c_str(),
+                  answer->value("peer", std::string()).c_str(), answer->value("instance", 0));
+    } else if (command == "migration-identity") {
+      std::printf("%s", answer->value("certificate", std::string()).c_str());
+    } else if (command == "migration-info") {
+      std::printf("port %d, certificate sha256 %s, %d trusted peers\n", answer->value("port", 0),
+                  answer->value("fingerprint", std::string()).c_str(), answer->value("peers", 0));
+    } else if (command == "trust-peer") {
+      std::printf("trusting %s (sha256 %s)\n", std::string(args[1]).c_str(),
+                  answer->value("fingerprint", std::string()).c_str());
+    } else if (command == "export-commit" || command == "import-abort") {
+      std::printf("deleted instance %d (%s)\n", answer->value("instance", 0),
+                  answer->value("name", std::string()).c_str());
     } else if (command == "list") {
       std::printf("%-4s %-20s %-36s %-8s %-5s %-24s %s\n", "inst", "domain", "uuid", "status",
                   "domid", "label", "tcti");

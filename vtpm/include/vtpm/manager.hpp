@@ -34,6 +34,23 @@
 // permanent and volatile blobs into saved/ (atomically); `stop` saves, then
 // shuts the worker down; `start` rebuilds the worker's directory from saved/,
 // so an instance always starts from its last save (also after a crash).
+//
+// Migration (manager_migration.cpp; docs/vtpm.md "Migration"), driven by
+// vtpm_migratord; the manager itself never touches the network:
+//   vtpm.migration_key {}                     -> {"public_key": hex (X25519)}
+//   vtpm.export_begin  {ref, recipient_key, challenge}
+//                                             -> {"package", "was_running", instance, name, uuid}
+//       saves and stops the instance, marks it "migrating" (it cannot start)
+//       and seals its saved state to recipient_key for the destination's
+//       challenge (migration.hpp);
+//   vtpm.export_commit {ref}  deletes the instance (the destination has it);
+//   vtpm.export_abort  {ref}  clears the mark and restarts it if it ran;
+//   vtpm.import {package, challenge} -> {instance, name, uuid, requested}
+//       opens the package with this manager's key (and the challenge this
+//       host's migratord handed out for it), binds the domain by the
+//       allocation rule, stores the state and marks it "incoming";
+//   vtpm.import_commit {ref}  clears the mark: the instance can start;
+//   vtpm.import_abort  {ref}  deletes the incoming instance.
 #pragma once
 
 #include <chrono>
@@ -51,6 +68,7 @@
 #include "vtpm/local_ca.hpp"
 #include "vtpm/layout.hpp"
 #include "vtpm/policy_gate.hpp"
+#include "vtpm/migration.hpp"
 #include "vtpm/registry.hpp"
 #include "vtpm/state_store.hpp"
 
@@ -78,6 +96,14 @@ class Manager {
   void reap();
 
   [[nodiscard]] const Registry& registry() const noexcept { return registry_; }
+
+  // An instance's saved state as a whole: the only way migration reads or
+  // writes saved/ (so that protected state can decrypt/encrypt here).
+  // import_saved_state refuses file names the worker does not use and
+  // replaces the whole set.
+  [[nodiscard]] acm::Result<StateFiles> export_saved_state(std::uint32_t instance);
+  [[nodiscard]] acm::Status import_saved_state(std::uint32_t instance, const std::string& uuid,
+                                               const StateFiles& files);
 
  private:
   struct Running {
@@ -110,6 +136,20 @@ class Manager {
       const rpc::Json& params);
   [[nodiscard]] static bool is_attest_method(std::string_view method);
   rpc::Result<rpc::Json> attest_call(std::string_view method, const rpc::Json& params);
+  // manager_migration.cpp
+  rpc::Result<rpc::Json> migration_call(std::string_view method, const rpc::Json& params);
+  rpc::Result<rpc::Json> export_begin(std::uint32_t instance, const rpc::Json& params);
+  rpc::Result<rpc::Json> export_finish(std::uint32_t instance, bool commit);
+  rpc::Result<rpc::Json> import_package(const rpc::Json& params);
+  rpc::Result<rpc::Json> import_finish(std::uint32_t instance, bool commit);
+  // The instance's migration mark (stored as {"state": "outgoing"|"incoming",
+  // "was_running"}), or nullopt.
+  struct MigrationMark {
+    bool incoming = false;
+    bool was_running = false;
+  };
+  [[nodiscard]] std::optional<MigrationMark> migration_mark(std::uint32_t instance) const;
+  rpc::Result<const MigrationKey*> migration_key();
 
   Layout layout_;
   LogSink log_;
@@ -123,6 +163,7 @@ class Manager {
   // The protected saved state (state_store.hpp), anchored in the platform TPM.
   StateStore store_{layout_, platform_tcti_from_environment()};
   std::optional<LocalCa> ca_;  // set by open()
+  std::optional<MigrationKey> migration_key_;
 };
 
 }  // namespace shype::vtpm
