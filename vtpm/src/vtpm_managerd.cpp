@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.hpp"
+#include "log_file.hpp"
 #include "rpc/json_rpc.hpp"
 #include "vtpm/layout.hpp"
 #include "vtpm/manager.hpp"
@@ -37,36 +38,6 @@ bool answers(const shype::vtpm::Layout& layout) {
   return client && client->call("vtpm.info").has_value();
 }
 
-// One line per event, "2026-01-31T12:00:00Z text"; stderr too in the
-// foreground. A log that cannot be written is ignored.
-class LogFile {
- public:
-  LogFile(const fs::path& path, bool also_stderr) : also_stderr_(also_stderr) {
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  }
-  LogFile(const LogFile&) = delete;
-  LogFile& operator=(const LogFile&) = delete;
-  ~LogFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  void write(std::string_view text) const {
-    char stamp[32];
-    const std::time_t now = std::time(nullptr);
-    std::tm utc{};
-    ::gmtime_r(&now, &utc);
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ ", &utc);
-    const std::string line = std::string(stamp) + std::string(text) + "\n";
-    if (fd_ >= 0) (void)!::write(fd_, line.data(), line.size());
-    if (also_stderr_) (void)!::write(2, line.data(), line.size());
-  }
-
- private:
-  int fd_ = -1;
-  bool also_stderr_ = false;
-};
-
 int serve(const shype::vtpm::Layout& layout, shype::daemon::ReadyReport& report) {
   const auto id = identity(layout);
   std::error_code ec;
@@ -77,7 +48,7 @@ int serve(const shype::vtpm::Layout& layout, shype::daemon::ReadyReport& report)
     if (report.foreground()) shype::daemon::say(id, lock.error().message);
     return 1;
   }
-  LogFile log(layout.log, report.foreground());
+  shype::vtpm::LogFile log(layout.log, report.foreground());
   log.write("starting under " + layout.root.string());
   // SIGCHLD (a worker exited) and the stop signals arrive on one descriptor.
   sigset_t signals;

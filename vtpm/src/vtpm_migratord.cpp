@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.hpp"
+#include "log_file.hpp"
 #include "migration_tls.hpp"
 #include "rpc/json_rpc.hpp"
 #include "vtpm/layout.hpp"
@@ -59,34 +60,6 @@ constexpr const char* kDefaultListen = "0.0.0.0:7785";
 shype::daemon::Identity identity(const MigrationPaths& paths) {
   return {"vtpm_migratord", paths.lock, paths.pid, paths.socket};
 }
-
-class LogFile {
- public:
-  LogFile(const fs::path& path, bool also_stderr) : also_stderr_(also_stderr) {
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  }
-  LogFile(const LogFile&) = delete;
-  LogFile& operator=(const LogFile&) = delete;
-  ~LogFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  void write(std::string_view text) const {
-    char stamp[32];
-    const std::time_t now = std::time(nullptr);
-    std::tm utc{};
-    ::gmtime_r(&now, &utc);
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ ", &utc);
-    const std::string line = std::string(stamp) + std::string(text) + "\n";
-    if (fd_ >= 0) (void)!::write(fd_, line.data(), line.size());
-    if (also_stderr_) (void)!::write(2, line.data(), line.size());
-  }
-
- private:
-  int fd_ = -1;
-  bool also_stderr_ = false;
-};
 
 // A TCP listener on HOST:PORT (port 0: any free port); returns fd and port.
 tl::expected<std::pair<int, int>, std::string> listen_tcp(const std::string& host_port) {
@@ -126,7 +99,7 @@ tl::expected<std::pair<int, int>, std::string> listen_tcp(const std::string& hos
 
 class Migratord {
  public:
-  Migratord(Layout layout, const LogFile& log)
+  Migratord(Layout layout, const shype::vtpm::LogFile& log)
       : layout_(std::move(layout)), paths_(layout_), log_(log) {}
 
   // Answers one local request (vtpmctl).
@@ -349,7 +322,7 @@ class Migratord {
  private:
   Layout layout_;
   MigrationPaths paths_;
-  const LogFile& log_;
+  const shype::vtpm::LogFile& log_;
 };
 
 int serve(const Layout& layout, const std::string& listen, shype::daemon::ReadyReport& report) {
@@ -364,7 +337,7 @@ int serve(const Layout& layout, const std::string& listen, shype::daemon::ReadyR
     return 1;
   };
   if (!lock) return failed(lock.error().message);
-  LogFile log(paths.log, report.foreground());
+  shype::vtpm::LogFile log(paths.log, report.foreground());
   log.write("starting under " + layout.root.string());
   sigset_t signals;
   ::sigemptyset(&signals);
