@@ -463,6 +463,12 @@ if command -v swtpm >/dev/null && command -v tpm2_pcrextend >/dev/null; then
   cp "$work/permall.orig" "$saved/tpm2-00.permall"
   vctl 0 start web
   run 0 tpm2_pcrread -T "$tcti" sha256:16
+  section "vTPM: a deep quote binds the instance (EK, UUID, PCR 16) to a platform TPM quote"
+  env SHYPE_ROOT="$vtpmroot" "$vtpmctl" ca-cert >"$work/ca.pem"
+  env SHYPE_ROOT="$vtpmroot" "$vtpmctl" platform-ak >"$work/ak.pem"
+  vctl 0 deepquote web --nonce 5eed5eed --pcrs 16 -o "$work/quote.json"
+  vctl 0 verify "$work/quote.json" --nonce 5eed5eed --ak "$work/ak.pem" --ca "$work/ca.pem"
+  vctl 1 verify "$work/quote.json" --nonce 0badc0de --ak "$work/ak.pem" --ca "$work/ca.pem"
   vtpmd 0 stop
   printf '\n$ tpm2_pcrextend -T <platform TPM> 7:sha256=...   # the platform changes\n'
   tpm2_pcrextend -T "$SHYPE_VTPM_PLATFORM_TCTI" "7:sha256=$one"
