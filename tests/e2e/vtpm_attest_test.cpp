@@ -28,18 +28,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using shype::testing::ProcessResult;
 using shype::testing::run_process;
+using shype::testing::on_path;
 using shype::testing::SwtpmProcess;
-
-std::optional<std::string> find_on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const fs::path candidate = fs::path(dir) / program;
-    if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return std::nullopt;
-}
 
 std::string read_all(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -59,7 +49,7 @@ class VtpmAttestE2E : public ::testing::Test {
   void SetUp() override {
     for (const char* tool : {"swtpm", "tpm2_getekcertificate", "tpm2_nvread", "tpm2_getcap",
                              "tpm2_pcrextend", "tpm2_pcrread", "openssl"}) {
-      if (!find_on_path(tool)) {
+      if (!on_path(tool)) {
         GTEST_SKIP() << tool << " is not installed (scripts/install-deps.sh installs swtpm, "
                                 "tpm2-tools and openssl); skipping the attestation tests";
       }
@@ -100,7 +90,7 @@ class VtpmAttestE2E : public ::testing::Test {
   }
   ProcessResult tool(const std::string& name, std::vector<std::string> args,
                      const std::string& tcti = {}) {
-    args.insert(args.begin(), *find_on_path(name));
+    args.insert(args.begin(), *on_path(name));
     if (!tcti.empty()) args.push_back("--tcti=" + tcti);
     return run_process(args, std::chrono::seconds(20));
   }

@@ -33,18 +33,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using shype::testing::ProcessResult;
 using shype::testing::run_process;
+using shype::testing::on_path;
 using shype::testing::SwtpmProcess;
-
-std::optional<std::string> on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const fs::path candidate = fs::path(dir) / program;
-    if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return std::nullopt;
-}
 
 constexpr const char* kPcrValue =
     "0000000000000000000000000000000000000000000000000000000000000001";

@@ -2,6 +2,9 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
 #include <stdexcept>
 
 #include <fcntl.h>
@@ -87,6 +90,17 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
     result.exit_code = 128 + WTERMSIG(status);
   }
   return result;
+}
+
+std::optional<std::string> on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (dir.empty()) continue;
+    const std::filesystem::path candidate = std::filesystem::path(dir) / program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return std::nullopt;
 }
 
 }  // namespace shype::testing

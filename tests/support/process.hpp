@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,5 +20,9 @@ struct ProcessResult {
 // Runs argv[0] (a path) with the given arguments, stdin from /dev/null.
 ProcessResult run_process(const std::vector<std::string>& argv,
                           std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// The full path of `program` in $PATH (default /usr/bin:/bin), if it is an
+// executable there.
+std::optional<std::string> on_path(const std::string& program);
 
 }  // namespace shype::testing

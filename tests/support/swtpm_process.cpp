@@ -1,5 +1,7 @@
 #include "swtpm_process.hpp"
 
+#include "process.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -27,16 +29,7 @@ namespace {
 std::string find_program(std::string program) {
   if (!program.empty()) return program;
   if (const char* env = std::getenv("SHYPE_SWTPM"); env != nullptr && *env != '\0') return env;
-  if (const char* path = std::getenv("PATH"); path != nullptr) {
-    std::stringstream dirs(path);
-    std::string dir;
-    while (std::getline(dirs, dir, ':')) {
-      if (dir.empty()) continue;
-      const fs::path candidate = fs::path(dir) / "swtpm";
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-    }
-  }
-  return "/usr/bin/swtpm";
+  return on_path("swtpm").value_or("/usr/bin/swtpm");
 }
 
 bool accepts_connections(const fs::path& socket) {
