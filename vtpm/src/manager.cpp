@@ -436,17 +436,18 @@ acm::Status Manager::import_saved_state(std::uint32_t n, const std::string& uuid
                                         const StateFiles& files) {
   const auto publics = public_files(layout_, n);
   StateFiles tpm;
-  for (const auto& [name, bytes] : files) {
+  for (const auto& entry : files) {
+    const std::string& name = entry.first;
     const bool state =
         std::find(std::begin(kStateFiles), std::end(kStateFiles), name) != std::end(kStateFiles);
     const bool pub = std::any_of(publics.begin(), publics.end(),
-                                 [&](const auto& p) { return p.first == name; });
+                                 [&name](const auto& p) { return p.first == name; });
     if (!state && !pub) {
       return acm::make_error(
           acm::Errc::invalid_argument,
           "vTPM instance " + std::to_string(n) + ": unknown state file '" + name + "'");
     }
-    if (state) tpm[name] = bytes;
+    if (state) tpm[name] = entry.second;
   }
   if (auto ok = private_dir(layout_.saved_dir(n), ::geteuid()); !ok) return ok;
   if (!store_.has_instance(n)) {
