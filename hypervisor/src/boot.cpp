@@ -44,6 +44,7 @@ acm::Result<BootPlan> plan_boot(const BootConfig& config, const std::filesystem:
   BootPlan plan;
   plan.xsm.module = config.xsm_module;
   plan.cgroup_parent = config.cgroup_parent;
+  plan.dom0_cpus = config.dom0_cpus;
   std::optional<std::filesystem::path> policy_file;
   if (config.policy) {
     policy_file = resolve_under_root(root, *config.policy);

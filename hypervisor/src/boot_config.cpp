@@ -6,6 +6,8 @@
 #include <system_error>
 
 #include "acm/file_io.hpp"
+#include "hv/cpu_placement.hpp"
+#include "xenctrl/connection.hpp"
 
 namespace shype::hv {
 namespace {
@@ -83,9 +85,14 @@ acm::Result<BootConfig> parse_boot_config(std::string_view text, const std::stri
         return fail("cgroup must be a relative cgroup name without '..'");
       }
       config.cgroup_parent = std::string(value);
+    } else if (key == "dom0_cpus") {
+      auto cpus = xc::parse_cpu_list(value, host_cpu_count());
+      if (!cpus) return fail("dom0_cpus: " + cpus.error().message);
+      if (cpus->empty()) return fail("dom0_cpus '" + std::string(value) + "' names no CPU");
+      config.dom0_cpus = std::move(*cpus);
     } else {
       return fail("unknown key '" + std::string(key) +
-                  "' (known: xsm, policy, dom0_label, dom0_ssidref, cgroup)");
+                  "' (known: xsm, policy, dom0_label, dom0_ssidref, cgroup, dom0_cpus)");
     }
   }
   return config;

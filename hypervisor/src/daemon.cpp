@@ -21,6 +21,7 @@
 #include "acm/file_io.hpp"
 #include "hv/boot.hpp"
 #include "hv/boot_config.hpp"
+#include "hv/cpu_placement.hpp"
 #include "hv/hypervisor.hpp"
 #include "hv/log.hpp"
 #include "hv/unique_fd.hpp"
@@ -202,6 +203,20 @@ int serve(const Paths& paths, Prepared prepared, bool foreground, Ready&& ready,
   HypervisorConfig config;
   config.root = paths.root;
   config.cgroup_parent = prepared.plan.cgroup_parent;
+  if (prepared.plan.dom0_cpus) {
+    // Domain-0 (this process, and xend after it asks) on its CPUs; guests
+    // on the others. With every CPU given to Domain-0 guests go anywhere.
+    const auto& dom0 = *prepared.plan.dom0_cpus;
+    if (const Errno pinned = set_process_affinity(::getpid(), dom0); pinned != Errno::ok) {
+      log.error("dom0_cpus: cannot run on CPUs " + xc::format_cpu_list(dom0) + ": " +
+                std::string(errno_name(pinned)));
+      failed("dom0_cpus: cannot run on CPUs " + xc::format_cpu_list(dom0));
+      return 1;
+    }
+    config.guest_cpus = other_cpus(dom0, host_cpu_count());
+    log.info("Domain-0 on CPUs " + xc::format_cpu_list(dom0) + "; guests start on " +
+             (config.guest_cpus.empty() ? std::string("any CPU") : "CPUs " + xc::format_cpu_list(config.guest_cpus)));
+  }
   auto hv = Hypervisor::create(config, std::move(prepared.listener), *prepared.audit,
                                std::move(prepared.xsm), log);
   if (!hv) {

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <signal.h>
+#include "hv/cpu_placement.hpp"
 #include "hv/pidfd.hpp"
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -160,6 +161,16 @@ Reply Hypervisor::start_domain(Domain& domain, const xsm::DomainRef& admitted,
     xsm_->domain_create_failed(admitted);
     log_.error(std::string(op) + " '" + domain.name + "': " + built.error().message);
     return Reply::error(built.error().status, built.error().message);
+  }
+  if (!config_.guest_cpus.empty()) {
+    // Off Domain-0's CPUs (boot.conf dom0_cpus); a configuration's `cpus`
+    // comes later through setvcpuaffinity.
+    if (const Errno placed = set_process_affinity(domain.pid, config_.guest_cpus); placed != Errno::ok) {
+      log_.warning(std::string(op) + " '" + domain.name + "': not placed off Domain-0's CPUs: " +
+                   errno_name(placed));
+    } else {
+      domain.affinity = cpumap_of(config_.guest_cpus);
+    }
   }
   return Reply::ok();
 }

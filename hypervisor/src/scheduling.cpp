@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include "hv/cpu_placement.hpp"
 #include "hv/hypervisor.hpp"
 #include "hv/proc_stat.hpp"
 #include "hv/errno_text.hpp"
@@ -45,12 +46,6 @@ std::vector<pid_t> threads_of(pid_t pid) {
   return tids;
 }
 
-std::uint32_t host_cpu_count() {
-  const long cpus = ::sysconf(_SC_NPROCESSORS_CONF);
-  if (cpus < 1) return 1;
-  return static_cast<std::uint32_t>(std::min<long>(cpus, abi::kMaxCpus));
-}
-
 void to_cpu_set(const std::uint64_t* map, std::uint32_t bits, cpu_set_t& set) {
   CPU_ZERO(&set);
   for (std::uint32_t cpu = 0; cpu < bits && cpu < CPU_SETSIZE; ++cpu) {
@@ -67,6 +62,38 @@ void from_cpu_set(const cpu_set_t& set, std::uint64_t* map) {
 static_assert(abi::kMaxCpus <= CPU_SETSIZE, "a cpumap must fit a cpu_set_t");
 
 }  // namespace
+
+std::uint32_t host_cpu_count() {
+  const long cpus = ::sysconf(_SC_NPROCESSORS_CONF);
+  if (cpus < 1) return 1;
+  return static_cast<std::uint32_t>(std::min<long>(cpus, abi::kMaxCpus));
+}
+
+CpuList other_cpus(const CpuList& taken, std::uint32_t nr_cpus) {
+  CpuList rest;
+  for (std::uint32_t cpu = 0; cpu < nr_cpus; ++cpu) {
+    if (std::find(taken.begin(), taken.end(), cpu) == taken.end()) rest.push_back(cpu);
+  }
+  return rest;
+}
+
+std::array<std::uint64_t, abi::kMaxCpus / 64> cpumap_of(const CpuList& cpus) {
+  std::array<std::uint64_t, abi::kMaxCpus / 64> map{};
+  for (const std::uint32_t cpu : cpus) {
+    if (cpu < abi::kMaxCpus) map[cpu / 64] |= std::uint64_t{1} << (cpu % 64);
+  }
+  return map;
+}
+
+Errno set_process_affinity(pid_t pid, const CpuList& cpus) {
+  const auto map = cpumap_of(cpus);
+  cpu_set_t set;
+  to_cpu_set(map.data(), abi::kMaxCpus, set);
+  for (const pid_t tid : threads_of(pid)) {
+    if (::sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH) return from_errno(errno);
+  }
+  return Errno::ok;
+}
 
 Reply Hypervisor::handle(Domain& caller, wire::SchedulerOp& body, Fds& /*fds*/) {
   Target t = target(caller, body.args.domid, /*allow_domain0=*/true);

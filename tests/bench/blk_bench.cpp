@@ -75,16 +75,23 @@ void prepare_root(const fs::path& root) {
   ::close(fd);
 }
 
+// Two placements: the host's scheduler places everything, or Domain-0
+// (the hypervisor, xend and its blkback) has CPU 0 and the guest the rest
+// (boot.conf `dom0_cpus = 0`, hv/cpu_placement.hpp).
+enum Placement : int { kShared = 0, kDom0Apart = 1 };
+
 struct System : shype::bench::XendSystem {
-  System() : XendSystem("blk", prepare_root) {}
+  explicit System(Placement placement)
+      : XendSystem("blk", prepare_root, placement == kDom0Apart ? "dom0_cpus = 0\n" : "") {}
 };
 
-std::unique_ptr<System> g_system;
+std::unique_ptr<System> g_systems[2];
 
-System& sys() {
-  if (!g_system) {
-    g_system = std::make_unique<System>();
-    const fs::path root = g_system->hv.root();
+System& sys(Placement placement) {
+  std::unique_ptr<System>& system = g_systems[placement];
+  if (!system) {
+    system = std::make_unique<System>(placement);
+    const fs::path root = system->hv.root();
     if (run({XM_PATH, "setpolicy", "ACM", "mytest"}, root, root / "root") != 0 ||
         run({XM_PATH, "addlabel", "A-Bank", "res", std::string("file:") + kImage}, root,
             root / "root") != 0) {
@@ -92,7 +99,7 @@ System& sys() {
                                read_text(root / "xend.out"));
     }
   }
-  return *g_system;
+  return *system;
 }
 
 // "<key> bytes=B ns=T" or "<key> ops=N ns=T" from the guest's console.
@@ -124,7 +131,12 @@ std::pair<double, double> host_seconds(const fs::path& file, std::uint64_t bytes
 }
 
 void GuestDisk(benchmark::State& state) {
-  System& s = sys();
+  const auto placement = static_cast<Placement>(state.range(0));
+  if (placement == kDom0Apart && ::sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+    state.SkipWithError("dom0_cpus needs two CPUs");
+    return;
+  }
+  System& s = sys(placement);
   const fs::path root = s.hv.root();
   double guest_write_s = 0, guest_read_s = 0, guest_bytes_w = 0, guest_bytes_r = 0;
   double host_write_s = 0, host_read_s = 0, host_mib = 0, rand_us = 0;
@@ -178,7 +190,12 @@ void GuestDisk(benchmark::State& state) {
   state.counters["read_ratio"] = guest_read_mibps / host_read_mibps;
   state.counters["rand_read_us"] = rand_us / runs;
 }
-BENCHMARK(GuestDisk)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(GuestDisk)
+    ->ArgName("dom0_apart")
+    ->Arg(kShared)
+    ->Arg(kDom0Apart)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
@@ -195,5 +212,7 @@ int main(int argc, char** argv) {
       rest.push_back(argv[i]);
     }
   }
-  return shype::bench::run_benchmarks("blk_bench", std::move(rest), [] { g_system.reset(); });
+  return shype::bench::run_benchmarks("blk_bench", std::move(rest), [] {
+    for (auto& system : g_systems) system.reset();
+  });
 }

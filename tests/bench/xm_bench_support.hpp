@@ -113,8 +113,9 @@ class XendProcess {
 // hypervisor starts) and a JSON-RPC client to xend; both stopped by pid when
 // it goes out of scope.
 struct XendSystem {
-  XendSystem(const std::string& tag, const std::function<void(const fs::path&)>& prepare)
-      : hv(tag, "", prepare), xend(hv.root()), rpc(connect()) {}
+  XendSystem(const std::string& tag, const std::function<void(const fs::path&)>& prepare,
+             const std::string& boot_conf = "")
+      : hv(tag, boot_conf, prepare), xend(hv.root()), rpc(connect()) {}
 
   HypervisorProcess hv;
   XendProcess xend;

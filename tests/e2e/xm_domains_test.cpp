@@ -3,6 +3,9 @@
 // resumes, the Chinese Wall is checked again at restore), pause/unpause,
 // uptime, sched-credit and vcpu-pin (enforced through the domain's cgroup)
 // and dry-run.
+#include <sched.h>
+#include <unistd.h>
+
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -154,6 +157,60 @@ TEST_F(XmDomainsTest, PauseUptimeAndScheduling) {
   EXPECT_NE(normalize(vcpus.out).find(" 0\n"), std::string::npos) << vcpus;
   const XmResult bad_pin = xm({"vcpu-pin", "counter", "0", "99"});
   EXPECT_EQ(bad_pin.exit_code, 1) << bad_pin;
+  ok({"destroy", "counter"});
+}
+
+// boot.conf `dom0_cpus = 0`: Domain-0 (the hypervisor, and xend with its
+// device backends) runs on CPU 0 and guests start on the other CPUs; a
+// guest's `cpus` still pins it anywhere.
+class XmDom0CpusTest : public XmDomainsTest {
+ protected:
+  void SetUp() override {
+    cpu_set_t own;
+    if (::sched_getaffinity(0, sizeof own, &own) != 0 || !CPU_ISSET(0, &own) || CPU_COUNT(&own) < 2 ||
+        ::sysconf(_SC_NPROCESSORS_CONF) < 2) {
+      GTEST_SKIP() << "needs CPU 0 and another CPU";
+    }
+    XmDomainsTest::SetUp();
+  }
+  void populate_root() override {
+    XmDomainsTest::populate_root();
+    write_file(root_ / "etc/shype/boot.conf",
+               "cgroup = " + cgroup_parent() + "\ndom0_cpus = 0\n");
+    write_file(work_ / "pinned.xm",
+               "kernel = \"/boot/counter\"\nmemory = 8\nname = \"pinned\"\nextra = \"20\"\n"
+               "cpus = \"0\"\naccess_control = ['policy=mytest,label=A-Bank']\n");
+  }
+  // The last column (CPU Affinity) of `xm vcpu-list <domain>`'s row.
+  std::string affinity_of(const std::string& domain) {
+    const XmResult r = xm({"vcpu-list", domain});
+    EXPECT_EQ(r.exit_code, 0) << r;
+    std::istringstream lines(r.out);
+    std::string line;
+    std::getline(lines, line);  // the header
+    std::getline(lines, line);
+    return line.substr(line.find_last_of(' ') + 1);
+  }
+};
+
+TEST_F(XmDom0CpusTest, Domain0AndGuestsRunOnTheirOwnCpus) {
+  const long cpus = ::sysconf(_SC_NPROCESSORS_CONF);
+  const std::string others = cpus == 2 ? "1" : "1-" + std::to_string(cpus - 1);
+  EXPECT_EQ(affinity_of("Domain-0"), "0");
+  const std::string xend_pid = slurp(root_ / "run/xend/xend.pid");
+  ASSERT_FALSE(xend_pid.empty());
+  const std::string status = slurp("/proc/" + std::to_string(std::stol(xend_pid)) + "/status");
+  EXPECT_NE(status.find("Cpus_allowed_list:\t0\n"), std::string::npos) << status;
+  EXPECT_NE(slurp(root_ / "var/log/xen/xend.log").find("running on Domain-0's CPUs 0"),
+            std::string::npos);
+
+  ok({"setpolicy", "ACM", "mytest"});
+  ok({"create", "counter.xm"});
+  ASSERT_TRUE(eventually([&] { return last_count() >= 1; }, 20s, 50ms));
+  EXPECT_EQ(affinity_of("counter"), others);
+  ok({"create", "pinned.xm"});
+  EXPECT_EQ(affinity_of("pinned"), "0") << "a configuration's cpus wins";
+  ok({"destroy", "pinned"});
   ok({"destroy", "counter"});
 }
 

@@ -60,7 +60,7 @@ TEST(BootConfig, ErrorsNameFileLineAndReason) {
             "boot.conf:3: xsm must be 'acm' or 'dummy', not 'flask'");
   EXPECT_EQ(error_of("colour = blue\n"),
             "boot.conf:1: unknown key 'colour' (known: xsm, policy, dom0_label, dom0_ssidref, "
-            "cgroup)");
+            "cgroup, dom0_cpus)");
   EXPECT_EQ(error_of("xsm = acm\nxsm = acm\n"), "boot.conf:2: 'xsm' given twice");
   EXPECT_EQ(error_of("policy =\n"), "boot.conf:1: missing value for 'policy'");
   EXPECT_EQ(error_of(" = x\n"), "boot.conf:1: missing key before '='");
@@ -74,6 +74,16 @@ TEST(BootConfig, ErrorsNameFileLineAndReason) {
             "'0x100000000'");
   EXPECT_EQ(error_of("cgroup = ../up\n"),
             "boot.conf:1: cgroup must be a relative cgroup name without '..'");
+  EXPECT_EQ(error_of("dom0_cpus = 0-\n"),
+            "boot.conf:1: dom0_cpus: '0-' is not a CPU or a range of CPUs");
+  EXPECT_EQ(error_of("dom0_cpus = 1024\n").rfind("boot.conf:1: dom0_cpus: CPU 1024 in '1024' does not exist", 0), 0u);
+}
+
+TEST(BootConfig, Dom0CpusIsACpuList) {
+  auto config = parse("dom0_cpus = 0\n");
+  ASSERT_TRUE(config) << config.error().to_string();
+  EXPECT_EQ(config->dom0_cpus, (std::vector<std::uint32_t>{0}));
+  EXPECT_FALSE(parse("xsm = acm\n")->dom0_cpus) << "unset: the host places everything";
 }
 
 class BootPlanTest : public ::testing::Test {

@@ -69,6 +69,8 @@ constexpr std::uint32_t kRequestsPerTurn = 4 * BlkifSharedRing::kSlots;
 // instead woke the frontend twice as often; on a machine where the frontend
 // is woken on the backend's CPU each wake-up stops the backend's copy.)
 constexpr std::size_t kBatch = BlkifSharedRing::kSlots / 2;
+// more_soon(): pauses (about 20 ns each on x86-64) spent watching the ring.
+constexpr std::uint32_t kSpinPauses = 1280;
 // Log lines about one device's bad requests (the counters keep the rest).
 constexpr std::uint32_t kMaxLoggedErrors = 8;
 
@@ -337,12 +339,27 @@ class BlkDevice {
         more = true;
         break;
       }
-      if (!ring_.final_check_for_requests()) break;
+      if (!ring_.final_check_for_requests() && !more_soon()) break;
     }
     // One notification for everything answered in this turn.
     if (ring_.push_responses()) (void)xc::Connection::notify_doorbell(channel_->peer.get());
     // Others get their turn; our own doorbell brings us back.
     if (more) (void)xc::Connection::notify_doorbell(channel_->own.get());
+  }
+
+  // With Domain-0 on CPUs of its own (DeviceLoop::own_cpus), answers what
+  // it has and watches the ring for about 25 us before the device thread
+  // sleeps: a frontend on another CPU that answers back at once (the next
+  // read of a guest reading one block at a time, a refill of the ring)
+  // is served without two wake-ups. True if a request came.
+  bool more_soon() {
+    if (!loop_.own_cpus()) return false;
+    if (ring_.push_responses()) (void)xc::Connection::notify_doorbell(channel_->peer.get());
+    for (std::uint32_t i = 0; i < kSpinPauses; ++i) {
+      if (ring_.has_requests()) return true;
+      __builtin_ia32_pause();
+    }
+    return false;
   }
 
   void respond(std::uint64_t id, std::uint8_t operation, std::int16_t status) {

@@ -143,6 +143,7 @@ void DeviceLoopImpl::main(std::promise<acm::Status>* started) {
     return;
   }
   hv_ = std::move(*connection);
+  if (auto dom0 = hv_->vcpu_affinity(0); dom0 && !dom0->any()) own_cpus_ = true;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kConnectionToken;

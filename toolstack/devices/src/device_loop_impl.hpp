@@ -35,6 +35,7 @@ class DeviceLoopImpl final : public DeviceLoop {
   StoreClient& store() override { return *client_; }
   hv::Log& log() override { return log_; }
   const std::filesystem::path& root() const override { return root_; }
+  bool own_cpus() const override { return own_cpus_; }
   void add_fd(int fd, std::function<void()> on_ready) override;
   void remove_fd(int fd) override;
   void defer(std::function<void()> fn, std::chrono::milliseconds delay) override;
@@ -70,6 +71,7 @@ class DeviceLoopImpl final : public DeviceLoop {
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   bool hv_broken_ = false;
+  bool own_cpus_ = false;  // Domain-0 has CPUs of its own (read at start)
 
   std::mutex mutex_;
   std::deque<std::function<void()>> commands_;

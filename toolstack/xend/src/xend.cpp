@@ -1,6 +1,10 @@
 // Xend's life: connecting to the hypervisor, the stores, the records of
 // running domains, and reacting to domains that shut down or crash.
+#include <sched.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 
@@ -17,6 +21,34 @@ namespace fs = std::filesystem;
 
 Xend::Xend(Layout layout, hv::Log& log) : layout_(std::move(layout)), log_(log) {}
 Xend::~Xend() = default;
+
+// xend is Domain-0: when boot.conf sets CPUs apart for Domain-0
+// (dom0_cpus), xend and its device backends run there too, off the
+// guests' CPUs (hv/cpu_placement.hpp).
+void Xend::run_on_domain0_cpus() {
+  auto dom0 = hv_->vcpu_affinity(0);
+  if (!dom0) {
+    log_.warning("cannot read Domain-0's CPUs: " + dom0.error().to_string());
+    return;
+  }
+  if (dom0->any()) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (const std::uint32_t cpu : dom0->cpus) {
+    if (cpu < CPU_SETSIZE) CPU_SET(cpu, &set);
+  }
+  // Every thread xend has so far (later ones inherit the affinity).
+  std::error_code ec;
+  for (const auto& task : fs::directory_iterator("/proc/self/task", ec)) {
+    const pid_t tid = std::stoi(task.path().filename().string());
+    if (::sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH) {
+      log_.warning("cannot run on Domain-0's CPUs " + xc::format_cpu_list(dom0->cpus) + ": " +
+                   std::strerror(errno));
+      return;
+    }
+  }
+  log_.info("running on Domain-0's CPUs " + xc::format_cpu_list(dom0->cpus));
+}
 
 acm::Status Xend::start() {
   for (const fs::path& dir : {layout_.store, layout_.running_domains, layout_.managed_domains,
@@ -35,6 +67,7 @@ acm::Status Xend::start() {
                                                     connection.error().to_string());
   }
   hv_ = std::move(*connection);
+  run_on_domain0_cpus();  // before the device thread starts: it inherits them
   if (auto host = devices::DeviceHost::start(layout_.root, log_)) {
     devices_ = std::move(*host);
   } else {

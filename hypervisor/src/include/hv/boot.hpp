@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "acm/error.hpp"
 #include "hv/boot_config.hpp"
@@ -17,6 +18,7 @@ namespace shype::hv {
 struct BootPlan {
   xsm::XsmConfig xsm;
   std::optional<std::string> cgroup_parent;
+  std::optional<std::vector<std::uint32_t>> dom0_cpus;  // boot.conf dom0_cpus
   std::string policy_source;  // "built-in DEFAULT" or the file path, for the log
 };
 

@@ -8,6 +8,9 @@
 //   dom0_label = SystemManagement   # a VM label of the policy, or
 //   dom0_ssidref = 0x00010001       # an ssidref (not both)
 //   cgroup = shype              # optional: parent cgroup for domains
+//   dom0_cpus = 0               # optional: CPUs set apart for Domain-0
+//                               # (a list like "0", "0-1", "0,2"); guests
+//                               # start on the others (hv/cpu_placement.hpp)
 //
 // One `key = value` per line; blanks and text after '#' are ignored; a key
 // may appear once. Every error names file:line and the reason.
@@ -17,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "acm/error.hpp"
 #include "acm/ssidref.hpp"
@@ -29,6 +33,7 @@ struct BootConfig {
   std::optional<std::string> dom0_label;
   std::optional<acm::Ssidref> dom0_ssidref;
   std::optional<std::string> cgroup_parent;
+  std::optional<std::vector<std::uint32_t>> dom0_cpus;  // ascending
 };
 
 [[nodiscard]] acm::Result<BootConfig> parse_boot_config(std::string_view text,

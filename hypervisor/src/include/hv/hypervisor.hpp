@@ -48,6 +48,9 @@ namespace shype::hv {
 struct HypervisorConfig {
   std::filesystem::path root = "/";  // SHYPE_ROOT
   std::optional<std::string> cgroup_parent;
+  // Where guests start (hv/cpu_placement.hpp): empty, any CPU; otherwise
+  // the CPUs boot.conf's dom0_cpus leaves them.
+  std::vector<std::uint32_t> guest_cpus;
   unsigned max_messages_per_turn = 16;
   // A guest that sent SCHEDOP_shutdown but is still running after this is killed.
   std::chrono::milliseconds shutdown_grace{2000};

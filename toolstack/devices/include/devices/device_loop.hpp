@@ -28,6 +28,11 @@ class DeviceLoop {
   [[nodiscard]] virtual hv::Log& log() = 0;
   // SHYPE_ROOT.
   [[nodiscard]] virtual const std::filesystem::path& root() const = 0;
+  // True when Domain-0 runs on CPUs of its own and guests on others
+  // (boot.conf dom0_cpus, hv/cpu_placement.hpp): a backend's frontend then
+  // never waits for this thread's CPU, and a backend may watch its ring
+  // for a few microseconds before it sleeps.
+  [[nodiscard]] virtual bool own_cpus() const { return false; }
 
   // Calls `on_ready` whenever `fd` is readable (level-triggered) until
   // remove_fd. The fd stays owned by the caller.

@@ -108,6 +108,7 @@ class Xend {
   RpcResult make_policy(const Json& params);
   RpcResult load_policy(const Json& params);
   RpcResult cfg_boot_policy(const Json& params);
+  void run_on_domain0_cpus();
   [[nodiscard]] acm::Status adopt_or_reset_at_start();
   [[nodiscard]] bool is_boot_policy(const std::string& name) const;
   [[nodiscard]] acm::Status install_boot(const ManagedPolicy& policy,

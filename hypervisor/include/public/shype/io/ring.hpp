@@ -114,6 +114,10 @@ class FrontRing {
     return __atomic_load_n(&ring_->header.rsp_prod, __ATOMIC_ACQUIRE) != rsp_cons_;
   }
   [[nodiscard]] std::uint32_t in_flight() const { return req_prod_pvt_ - rsp_cons_; }
+  // True if a response is waiting (a look, nothing changes).
+  [[nodiscard]] bool has_responses() const {
+    return __atomic_load_n(&ring_->header.rsp_prod, __ATOMIC_ACQUIRE) != rsp_cons_;
+  }
 
  private:
   Ring* ring_ = nullptr;
@@ -162,6 +166,10 @@ class BackRing {
   [[nodiscard]] bool final_check_for_requests() {
     __atomic_store_n(&ring_->header.req_event, req_cons_ + 1, __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return __atomic_load_n(&ring_->header.req_prod, __ATOMIC_ACQUIRE) != req_cons_;
+  }
+  // True if a request is waiting (a look, nothing changes).
+  [[nodiscard]] bool has_requests() const {
     return __atomic_load_n(&ring_->header.req_prod, __ATOMIC_ACQUIRE) != req_cons_;
   }
   // The frontend published more requests than the ring holds: stop serving it.
