@@ -214,8 +214,10 @@ int serve(const Paths& paths, Prepared prepared, bool foreground, Ready&& ready,
       return 1;
     }
     config.guest_cpus = other_cpus(dom0, host_cpu_count());
-    log.info("Domain-0 on CPUs " + xc::format_cpu_list(dom0) + "; guests start on " +
-             (config.guest_cpus.empty() ? std::string("any CPU") : "CPUs " + xc::format_cpu_list(config.guest_cpus)));
+    const std::string guests = config.guest_cpus.empty()
+                                   ? std::string("any CPU")
+                                   : "CPUs " + xc::format_cpu_list(config.guest_cpus);
+    log.info("Domain-0 on CPUs " + xc::format_cpu_list(dom0) + "; guests start on " + guests);
   }
   auto hv = Hypervisor::create(config, std::move(prepared.listener), *prepared.audit,
                                std::move(prepared.xsm), log);

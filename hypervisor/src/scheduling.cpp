@@ -61,6 +61,15 @@ void from_cpu_set(const cpu_set_t& set, std::uint64_t* map) {
 
 static_assert(abi::kMaxCpus <= CPU_SETSIZE, "a cpumap must fit a cpu_set_t");
 
+// Every thread of `pid` on `set`; 0 or the errno of the first refusal (a
+// thread that ends meanwhile is no refusal).
+int set_threads_affinity(pid_t pid, const cpu_set_t& set) {
+  for (const pid_t tid : threads_of(pid)) {
+    if (::sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH) return errno;
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::uint32_t host_cpu_count() {
@@ -89,10 +98,8 @@ Errno set_process_affinity(pid_t pid, const CpuList& cpus) {
   const auto map = cpumap_of(cpus);
   cpu_set_t set;
   to_cpu_set(map.data(), abi::kMaxCpus, set);
-  for (const pid_t tid : threads_of(pid)) {
-    if (::sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH) return from_errno(errno);
-  }
-  return Errno::ok;
+  const int err = set_threads_affinity(pid, set);
+  return err == 0 ? Errno::ok : from_errno(err);
 }
 
 Reply Hypervisor::handle(Domain& caller, wire::SchedulerOp& body, Fds& /*fds*/) {
@@ -153,14 +160,10 @@ Reply Hypervisor::handle(Domain& caller, wire::SetVcpuAffinity& body, Fds& /*fds
   if (!domain.active()) return Reply::error(Errno::inval, describe(domain) + " is not running");
   cpu_set_t set;
   to_cpu_set(body.args.cpumap, body.args.nr_cpus, set);
-  for (const pid_t tid : threads_of(domain.pid)) {
-    if (::sched_setaffinity(tid, sizeof set, &set) != 0) {
-      const int err = errno;
-      if (err == ESRCH) continue;  // a thread that just ended
-      return Reply::error(from_errno(err),
-                          "sched_setaffinity: " + errno_text(err) +
-                              (err == EINVAL ? " (no CPU of the map is online and allowed)" : ""));
-    }
+  if (const int err = set_threads_affinity(domain.pid, set); err != 0) {
+    return Reply::error(from_errno(err),
+                        "sched_setaffinity: " + errno_text(err) +
+                            (err == EINVAL ? " (no CPU of the map is online and allowed)" : ""));
   }
   std::array<std::uint64_t, abi::kMaxCpus / 64> map{};
   std::copy(std::begin(body.args.cpumap), std::end(body.args.cpumap), map.begin());
