@@ -274,5 +274,58 @@ TEST_F(XmBlock, GarbageInOneRingDoesNotStopTheOthers) {
   destroy("victim");
 }
 
+// xend stops (SIGTERM), then is killed (SIGKILL), while a guest writes and
+// reads its disk: xenstore and blkback live in xend, so the disk's backend
+// is gone each time. The new xend offers the disk again from the domain's
+// record; blkfront finds the new backend, joins it (new event channel, the
+// same grants) and sends again what was in flight. The guest's loop never
+// sees an error, the new blkback serves it, and the guest's last write is
+// in the host file.
+TEST_F(XmBlock, DiskSurvivesXendRestart) {
+  const fs::path image = make_disk(kImageA);
+  label("A-Bank", kImageA);
+  make_config("blk1", "A-Bank", {std::string(kImageA) + ",xvda,w"},
+              "mode=loop write=1 seconds=600");
+  ASSERT_EQ(create("blk1").exit_code, 0);
+  ASSERT_TRUE(console_shows("blk1", "disk xvda: loop ok")) << slurp(console_log("blk1"));
+  // The round number the guest wrote last, from the host file's second page.
+  const auto last_round = [&] {
+    std::uint64_t round = 0;
+    const std::string bytes = slurp(image);
+    if (bytes.size() >= 4096 + sizeof round) std::memcpy(&round, bytes.data() + 4096, sizeof round);
+    return round;
+  };
+  const std::uint64_t before = last_round();
+  EXPECT_GT(before, 0u);
+  int restarts = 0;
+  for (const bool killed : {false, true}) {
+    SCOPED_TRACE(killed ? "xend killed" : "xend stopped");
+    if (killed) {
+      kill_xend();
+      ASSERT_NO_FATAL_FAILURE(start_xend());
+    } else {
+      ASSERT_NO_FATAL_FAILURE(restart_xend());
+    }
+    ++restarts;
+    EXPECT_TRUE(console_shows("blk1", "disk xvda: reconnected " + std::to_string(restarts)))
+        << slurp(console_log("blk1"));
+    // This xend's blkback serves the disk: Connected, and counting requests.
+    EXPECT_TRUE(eventually(
+        [&] {
+          const auto rows = block_list("blk1");
+          return rows.size() == 1 && rows[0].value("backend_state", 0u) == 4u &&
+                 rows[0].value("frontend_state", 0u) == 4u && rows[0].value("requests", 0u) > 20u;
+        },
+        30s, 200ms))
+        << xm({"--json", "block-list", "blk1"}).out;
+  }
+  const std::string log = slurp(console_log("blk1"));
+  EXPECT_EQ(log.find("loop error"), std::string::npos) << log;
+  EXPECT_EQ(count_of(log, "disk xvda: loop ok"), 1u) << log;
+  // The guest's writes after the restarts reached the host file.
+  EXPECT_GT(last_round(), before);
+  destroy("blk1");
+}
+
 }  // namespace
 }  // namespace shype::testing

@@ -10,6 +10,13 @@
 
 namespace shype::testing {
 
+// How many times `needle` occurs in `text` (lines of a console log).
+inline std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 // The guest_disk pattern (hypervisor/guest/kernels/disk.cpp): FNV-1a 32 of
 // the domain name, mixed with the byte's offset on the disk.
 inline std::uint32_t fnv1a32(const std::string& text) {

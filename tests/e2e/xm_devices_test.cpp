@@ -22,12 +22,6 @@ inline const fs::path kGuestXsProbe = GUEST_XS_PROBE_PATH;
 constexpr const char* kProbeKernel = "/boot/guest_xs_probe";
 constexpr const char* kCounterKernel = "/boot/guest_counter";
 
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
 // `xm console <domain>` as a child with piped stdin and stdout (so xm
 // relays without a terminal). Killed (its process group) when destroyed.
 class ConsoleClient {

@@ -154,28 +154,82 @@ TEST_F(XmVio, RefusedForBBank) {
   EXPECT_FALSE(domain_listed("bb"));
 }
 
-// The VIO domain goes away under a client that keeps reading its disk: the
-// client's reads fail (blkfront gives up on a backend that closed or
-// vanished), the client keeps running, and Domain-0 serves on.
+// The VIO domain goes away under a client that keeps writing and reading
+// its disk: the client's calls fail once blkfront has waited for a backend
+// in vain (-ENOTCONN), the client keeps running, and Domain-0 serves on.
+// When a VIO domain of that name starts again, xend offers the client its
+// disk from the new one: blkfront joins it (new grants for the new backend
+// domain) and the client's loop goes on, its data reaching the host file
+// through the new VIO domain.
 TEST_F(XmVio, ClientOutlivesTheDriverDomain) {
   ASSERT_NO_FATAL_FAILURE(start_vio());
   make_config("su", "A-Bank.SecurityUnderwriting", kDiskKernel,
-              {std::string(kSuImage) + ",xvda,w,backend=vio"}, "mode=loop seconds=120");
+              {std::string(kSuImage) + ",xvda,w,backend=vio"}, "mode=loop write=1 seconds=300");
   const XmResult su = xm({"create", "su.xm"});
   ASSERT_EQ(su.exit_code, 0) << su;
   ASSERT_TRUE(console_shows("su", "disk xvda: loop ok")) << slurp(console_log("su"));
+  const std::string first_vio = domid_of("vio");
 
   const XmResult destroyed = xm({"destroy", "vio"});
   ASSERT_EQ(destroyed.exit_code, 0) << destroyed;
-  // -ENOTCONN (107): blkfront saw the backend go, rather than timing out.
+  // -ENOTCONN (107): blkfront saw the backend go and none came back.
   EXPECT_TRUE(console_shows("su", "disk xvda: loop error -107"))
-      << slurp(console_log("su")) << "\n--- vio\n" << slurp(console_log("vio"));
+      << slurp(console_log("su")) << vio_debug();
   EXPECT_TRUE(domain_listed("su"));
   const XmResult list = xm({"block-list", "su"});
   EXPECT_EQ(list.exit_code, 0) << list;
+
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  EXPECT_NE(domid_of("vio"), first_vio);
+  EXPECT_TRUE(console_shows("su", "disk xvda: reconnected 1")) << slurp(console_log("su")) << vio_debug();
+  EXPECT_TRUE(eventually([&] { return count_of(slurp(console_log("su")), "disk xvda: loop ok") == 2; },
+                         30s, 100ms))
+      << slurp(console_log("su")) << vio_debug();
+  const std::string serving = "blkback: serving " + std::string(kSuImage) + " to domain ";
+  EXPECT_TRUE(eventually([&] { return count_of(slurp(console_log("vio")), serving) == 2; }, 10s,
+                         100ms))
+      << vio_debug();
+  // The client's latest write went through the new VIO domain to the host file.
+  const std::string path = std::string(kSuImage).substr(5);
+  EXPECT_TRUE(eventually(
+      [&] {
+        const std::string bytes = slurp(root_ / path.substr(1));
+        std::uint64_t round = 0;
+        if (bytes.size() < 4096 + sizeof round) return false;
+        std::memcpy(&round, bytes.data() + 4096, sizeof round);
+        return round > 0;
+      },
+      10s, 100ms));
   const XmResult gone = xm({"destroy", "su"});
   EXPECT_EQ(gone.exit_code, 0) << gone;
   EXPECT_FALSE(domain_listed("su"));
+}
+
+// xend is killed and starts again while a client of the VIO domain writes
+// and reads its disk: both the VIO domain's own disk (served by Domain-0)
+// and the client's (served by the VIO domain) lost their backends with
+// xend's store. The new xend offers both again; the VIO domain sets its
+// watches again in the new store, finds the client's device and serves
+// it; the client's blkfront joins it and its loop never fails.
+TEST_F(XmVio, ClientKeepsItsDiskAcrossXendRestart) {
+  ASSERT_NO_FATAL_FAILURE(start_vio());
+  make_config("su", "A-Bank.SecurityUnderwriting", kDiskKernel,
+              {std::string(kSuImage) + ",xvda,w,backend=vio"}, "mode=loop write=1 seconds=300");
+  ASSERT_EQ(xm({"create", "su.xm"}).exit_code, 0);
+  ASSERT_TRUE(console_shows("su", "disk xvda: loop ok")) << slurp(console_log("su"));
+  kill_xend();
+  ASSERT_NO_FATAL_FAILURE(start_xend());
+  EXPECT_TRUE(console_shows("su", "disk xvda: reconnected 1")) << slurp(console_log("su")) << vio_debug();
+  const std::string serving = "blkback: serving " + std::string(kSuImage) + " to domain ";
+  EXPECT_TRUE(eventually([&] { return count_of(slurp(console_log("vio")), serving) == 2; }, 30s,
+                         100ms))
+      << vio_debug();
+  const auto rows = device_list("block-list", "su");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].value("backend_state", 0u), 4u) << xm({"--json", "block-list", "su"}).out;
+  const std::string log = slurp(console_log("su"));
+  EXPECT_EQ(log.find("loop error"), std::string::npos) << log << vio_debug();
+  EXPECT_EQ(xm({"destroy", "su"}).exit_code, 0);
 }
 
 // The VIO domain enforces the resource labels itself: a device written

@@ -14,8 +14,11 @@
 //                  zero-copy, ring kept full) and `ops` 4 KiB random reads:
 //                  "bench seq_write bytes=B ns=T", "bench seq_read ...",
 //                  "bench rand_read ops=N ns=T"
-//   mode=loop      reads the first and last page every 100 ms (`seconds`),
-//                  printing "disk xvda: loop ok" / "loop error <rc>" on change
+//   mode=loop      reads the first and last page every 100 ms (`seconds`;
+//                  with write=1 it first writes and reads back the second),
+//                  printing "disk xvda: loop ok" / "loop error <rc>" on
+//                  change and "disk xvda: reconnected <n>" when blkfront
+//                  joins a backend again
 //   mode=garbage   scribbles the ring: bad operations, segment counts,
 //                  sector ranges, bogus grant refs; every one must come back
 //                  as an error ("disk xvda: garbage N/N refused"); then
@@ -38,6 +41,8 @@ namespace abi = shype::abi;
 using abi::io::BlkifOp;
 
 extern "C" void* memset(void* destination, int value, std::size_t count);
+extern "C" void* memcpy(void* destination, const void* source, std::size_t count);
+extern "C" int memcmp(const void* left, const void* right, std::size_t count);
 
 namespace {
 
@@ -325,14 +330,33 @@ int run_garbage(int disk, const char* name) {
 
 // Reads the first and the last page every 100 ms for `seconds` (default
 // 60) and prints each change: "disk xvda: loop ok", "disk xvda: loop error
-// <rc>" (the image vanished or shrank under the backend).
+// <rc>" (the image vanished or shrank under the backend). With `write=1`
+// each round first writes its round number over the second page and
+// reads it back (a mismatch is -EIO). Each time blkfront joins a backend
+// again (xend restarted, the driver domain came back) it prints
+// "disk xvda: reconnected <n>".
 int run_loop(int disk, const char* name) {
   const blk::DiskInfo* info = blk::info(disk);
   const std::uint64_t end = guest::now_ns() + std::uint64_t{number("seconds", 60)} * 1'000'000'000u;
+  const bool write = number("write", 0) != 0;
   int last = 1;
-  while (guest::now_ns() < end) {
-    int rc = blk::read(disk, 0, 8, g_buffer);
+  std::uint64_t reconnects = 0;
+  for (std::uint64_t round = 1; guest::now_ns() < end; ++round) {
+    int rc = 0;
+    if (write && info->sectors >= 16) {
+      for (std::uint32_t i = 0; i < 4096; i += 8)
+        memcpy(g_check + i, &round, sizeof round);
+      rc = blk::write(disk, 8, 8, g_check);
+      if (rc == 0) rc = blk::read(disk, 8, 8, g_buffer);
+      if (rc == 0 && memcmp(g_buffer, g_check, 4096) != 0) rc = -5;
+    }
+    if (rc == 0) rc = blk::read(disk, 0, 8, g_buffer);
     if (rc == 0 && info->sectors >= 8) rc = blk::read(disk, info->sectors - 8, 8, g_buffer);
+    if (info->reconnects != reconnects) {
+      reconnects = info->reconnects;
+      guest::console_printf("disk %s: reconnected %lu\n", name,
+                            static_cast<unsigned long>(reconnects));
+    }
     if (rc != last) {
       if (rc == 0) {
         guest::console_printf("disk %s: loop ok\n", name);

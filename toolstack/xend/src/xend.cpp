@@ -119,7 +119,7 @@ Json record_json(const DomainRecord& r) {
   return Json{{"domid", r.domid},         {"name", r.name},       {"config_file", r.config_file},
               {"config", r.config},       {"disks", r.disks},     {"created_at", r.created_at},
               {"managed", r.managed},     {"console_port", r.console_port},
-              {"store_port", r.store_port}};
+              {"store_port", r.store_port}, {"attached_disks", r.attached_disks}};
 }
 
 std::optional<DomainRecord> record_from_json(const Json& j) {
@@ -134,6 +134,7 @@ std::optional<DomainRecord> record_from_json(const Json& j) {
     r.managed = j.value("managed", false);
     r.console_port = j.value("console_port", 0u);
     r.store_port = j.value("store_port", 0u);
+    r.attached_disks = j.value("attached_disks", std::vector<std::string>{});
     return r;
   } catch (const Json::exception&) {
     return std::nullopt;
@@ -200,6 +201,11 @@ void Xend::load_domain_records() {
     } else {
       fs::remove(entry.path(), ec);
     }
+  }
+  // Their disks, once every record is known (a disk may be served by a
+  // driver domain whose record comes later).
+  for (const auto& [domid, record] : running_) {
+    if (record.console_port != 0 && record.store_port != 0) reattach_disks(record, std::nullopt);
   }
   log_.info("knows " + std::to_string(running_.size()) + " running domains");
 }

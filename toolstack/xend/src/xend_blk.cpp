@@ -112,6 +112,39 @@ rpc::Result<abi::domid_t> Xend::disk_backend(const std::optional<std::string>& t
   return record->first;
 }
 
+rpc::Result<Xend::AttachedDisk> Xend::attach_disk_entry(abi::domid_t domid,
+                                                       const xmconfig::DiskSpec& entry,
+                                                       const std::string& cwd,
+                                                       std::uint32_t vm_ssidref, bool labeled) {
+  auto access = check_disk_access(entry.uname, cwd, vm_ssidref, labeled);
+  if (!access) return tl::unexpected(access.error());
+  const auto backend = disk_backend(entry.backend, *access, entry.uname, domid);
+  if (!backend) return tl::unexpected(backend.error());
+  devices::DiskSpec spec;
+  spec.resource = access->resource;
+  spec.vdev = entry.dev;
+  spec.writable = entry.mode != xmconfig::DiskMode::read_only;
+  spec.force_shared = entry.mode == xmconfig::DiskMode::force_write;
+  spec.backend = *backend;
+  spec.resource_ssidref = access->ssidref;
+  auto devid = devices_->attach_disk(domid, spec);
+  if (!devid) return rpc::fail(devid.error().message);
+  xmconfig::DiskSpec kept = entry;
+  kept.uname = access->resource;
+  return AttachedDisk{*devid, access->resource, xmconfig::format_disk_spec(kept)};
+}
+
+bool Xend::domain_labeled(abi::domid_t domid, std::uint32_t ssidref) const {
+  if (const auto record = running_.find(domid); record != running_.end()) {
+    Json plain = record->second.config;
+    plain.erase("xend_cwd");
+    if (auto config = xmconfig::domain_config_from_json(plain)) {
+      return config->access_control.has_value();
+    }
+  }
+  return ssidref != acm::kUnlabeledSsidref;
+}
+
 acm::Status Xend::attach_config_disks(std::uint16_t domid, const Json& config_json) {
   if (!devices_) return {};
   Json plain = config_json;
@@ -121,27 +154,57 @@ acm::Status Xend::attach_config_disks(std::uint16_t domid, const Json& config_js
   auto info = hv_->domain_info(domid);
   if (!info) return acm::make_error(acm::Errc::io_error, info.error().to_string());
   const std::string cwd = config_json.value("xend_cwd", std::string("/"));
+  const auto record = running_.find(domid);
   for (const auto& entry : config->disks) {
     if (entry.uname.empty()) continue;  // an empty CD-ROM drive
     // The same checks as create's (which passed): they give the ssidref
     // blkback has the hypervisor check again.
-    auto access = check_disk_access(entry.uname, cwd, info->ssidref, config->access_control.has_value());
-    if (!access) return acm::make_error(acm::Errc::invalid_argument, access.error().message);
-    const auto backend = disk_backend(entry.backend, *access, entry.uname, domid);
-    if (!backend) return acm::make_error(acm::Errc::invalid_argument, backend.error().message);
-    devices::DiskSpec spec;
-    spec.resource = access->resource;
-    spec.vdev = entry.dev;
-    spec.writable = entry.mode != xmconfig::DiskMode::read_only;
-    spec.force_shared = entry.mode == xmconfig::DiskMode::force_write;
-    spec.backend = *backend;
-    spec.resource_ssidref = access->ssidref;
-    if (auto attached = devices_->attach_disk(domid, spec); !attached) {
-      return acm::make_error(attached.error().code,
+    auto attached = attach_disk_entry(domid, entry, cwd, info->ssidref,
+                                      config->access_control.has_value());
+    if (!attached) {
+      return acm::make_error(acm::Errc::invalid_argument,
                              "disk '" + entry.uname + "': " + attached.error().message);
+    }
+    if (record != running_.end()) record->second.attached_disks.push_back(attached->entry);
+  }
+  if (record != running_.end() && !record->second.attached_disks.empty()) {
+    if (auto saved = save_record(record->second); !saved) {
+      log_.warning("domain " + record->second.name + ": " + saved.error().message);
     }
   }
   return {};
+}
+
+void Xend::reattach_disks(const DomainRecord& record, const std::optional<std::string>& backend) {
+  if (!devices_) return;
+  auto info = hv_->domain_info(record.domid);
+  if (!info) return;
+  const bool labeled = domain_labeled(record.domid, info->ssidref);
+  for (const std::string& text : record.attached_disks) {
+    auto entry = xmconfig::parse_disk_spec(text);
+    if (!entry) continue;
+    if (backend && entry->backend != backend) continue;
+    auto attached = attach_disk_entry(record.domid, *entry, "/", info->ssidref, labeled);
+    if (attached) {
+      log_.info("domain " + record.name + ": disk " + attached->resource + " offered again as " +
+                entry->dev);
+    } else {
+      log_.warning("domain " + record.name + ": disk " + entry->uname + " (" + entry->dev +
+                   ") not offered again: " + attached.error().message);
+    }
+  }
+}
+
+void Xend::reattach_clients_of(const std::string& name) {
+  for (const auto& [domid, record] : running_) {
+    if (record.name == name) continue;
+    const bool served = std::any_of(record.attached_disks.begin(), record.attached_disks.end(),
+                                    [&](const std::string& text) {
+                                      auto entry = xmconfig::parse_disk_spec(text);
+                                      return entry && entry->backend == name;
+                                    });
+    if (served) reattach_disks(record, name);
+  }
 }
 
 RpcResult Xend::block_list(const Json& params) {
@@ -167,38 +230,20 @@ RpcResult Xend::block_attach(const Json& params) {
   if (!entry) return rpc::fail("Invalid disk '" + uname + "," + vdev + "," + mode + "': " +
                                entry.error().message);
   if (params.contains("backend")) entry->backend = params["backend"].get<std::string>();
-  // Labeled: the domain's configuration names its label (as at create).
-  bool labeled = domain->ssidref != acm::kUnlabeledSsidref;
-  if (const auto record = running_.find(domain->domid); record != running_.end()) {
-    Json plain = record->second.config;
-    plain.erase("xend_cwd");
-    if (auto config = xmconfig::domain_config_from_json(plain)) {
-      labeled = config->access_control.has_value();
-    }
-  }
-  auto access = check_disk_access(entry->uname, params.value("cwd", std::string("/")),
-                                  domain->ssidref, labeled);
-  if (!access) return tl::unexpected(access.error());
-  const auto backend = disk_backend(entry->backend, *access, entry->uname, domain->domid);
-  if (!backend) return tl::unexpected(backend.error());
-  devices::DiskSpec spec;
-  spec.resource = access->resource;
-  spec.vdev = entry->dev;
-  spec.writable = entry->mode != xmconfig::DiskMode::read_only;
-  spec.force_shared = entry->mode == xmconfig::DiskMode::force_write;
-  spec.backend = *backend;
-  spec.resource_ssidref = access->ssidref;
-  auto devid = devices_->attach_disk(domain->domid, spec);
-  if (!devid) return rpc::fail(devid.error().message);
+  auto attached = attach_disk_entry(domain->domid, *entry, params.value("cwd", std::string("/")),
+                                    domain->ssidref, domain_labeled(domain->domid, domain->ssidref));
+  if (!attached) return tl::unexpected(attached.error());
   if (auto record = running_.find(domain->domid); record != running_.end()) {
-    record->second.disks.push_back(access->resource);
+    record->second.disks.push_back(attached->resource);
+    record->second.attached_disks.push_back(attached->entry);
     if (auto saved = save_record(record->second); !saved) {
       log_.warning("domain " + domain->name + ": cannot record its new disk: " +
                    saved.error().message);
     }
   }
-  log_.info("domain " + domain->name + ": block-attach " + access->resource + " as " + entry->dev);
-  return Json{{"domid", domain->domid}, {"devid", *devid}, {"resource", access->resource}};
+  log_.info("domain " + domain->name + ": block-attach " + attached->resource + " as " +
+            entry->dev);
+  return Json{{"domid", domain->domid}, {"devid", attached->devid}, {"resource", attached->resource}};
 }
 
 RpcResult Xend::block_detach(const Json& params) {
@@ -208,9 +253,13 @@ RpcResult Xend::block_detach(const Json& params) {
   const std::string device = params.value("device", std::string());
   // The resource, to keep the domain's record current.
   std::string resource;
+  std::string vdev;
   if (auto disks = devices_->list_disks(domain->domid)) {
     for (const auto& d : *disks) {
-      if (std::to_string(d.devid) == device || d.vdev == device) resource = d.resource;
+      if (std::to_string(d.devid) == device || d.vdev == device) {
+        resource = d.resource;
+        vdev = d.vdev;
+      }
     }
   }
   const auto wait = params.value("force", false) ? std::chrono::milliseconds{0} : kVbdDetachWait;
@@ -221,8 +270,12 @@ RpcResult Xend::block_detach(const Json& params) {
     auto& disks = record->second.disks;
     if (const auto it = std::find(disks.begin(), disks.end(), resource); it != disks.end()) {
       disks.erase(it);
-      (void)save_record(record->second);
     }
+    std::erase_if(record->second.attached_disks, [&](const std::string& text) {
+      auto entry = xmconfig::parse_disk_spec(text);
+      return entry && entry->dev == vdev;
+    });
+    (void)save_record(record->second);
   }
   return Json{{"domid", domain->domid}, {"device", device}};
 }

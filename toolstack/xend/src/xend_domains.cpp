@@ -145,6 +145,8 @@ RpcResult Xend::start_from_config(const Json& config_json, const std::string& co
       return rpc::fail("starting the domain failed: " + resumed.error().to_string());
     }
   }
+  // A driver domain started again: its clients get their disks back.
+  reattach_clients_of(config.name);
   log_.info("started domain " + config.name + " (" + std::to_string(*domid) + ") with label " +
             label_string(active, label) + (disks.empty() ? "" : ", " + std::to_string(disks.size()) +
                                                                      " disks checked"));

@@ -344,6 +344,19 @@ void rescan() {
   for (Client& c : g_clients) {
     if (c.phase != Phase::free && !c.seen) release(c, /*directory_gone=*/true);
   }
+  // A device whose state is Initialising again was written again by the
+  // toolstack (a new xend, whose store is new): it starts over, and the
+  // client, which lost this backend meanwhile, joins it again.
+  for (Client& c : g_clients) {
+    if (c.phase == Phase::free || xenbus::read_state(c.dir) != XenbusState::initialising) continue;
+    const Client old = c;
+    release(c, /*directory_gone=*/true);
+    c.front = old.front;
+    c.devid = old.devid;
+    c.seen = true;
+    copy_text(c.dir, sizeof c.dir, old.dir);
+    set_up(c);
+  }
 }
 
 // Frontend state changes: connect clients that are ready, let go of those

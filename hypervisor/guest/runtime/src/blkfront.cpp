@@ -36,10 +36,13 @@ using Text = detail::Text<160>;
 struct Shadow {
   bool in_use;
   bool async;
+  bool abandoned;  // a synchronous call gave up on it (abandon_sync)
   std::uint8_t operation;
   std::uint8_t pages;
+  std::uint8_t last_sectors;  // sectors in the last page (1..8)
   std::uint32_t generation;
   std::uint64_t tag;
+  std::uint64_t sector;
   std::uint32_t page[kSegs];  // pool pages
   bool bounce;                // pages taken from the free pool (sync I/O)
   std::uint8_t* copy_to;      // sync read through bounce pages: where the data goes
@@ -49,6 +52,10 @@ struct Shadow {
 struct Disk {
   bool used;
   bool connected;
+  // The backend went away while the disk was connected (xend restarted,
+  // its driver domain died): the requests in flight wait in `shadow` until
+  // reconnect() finds a backend again.
+  bool lost;
   DiskInfo info;
   char dir[48];
   char backend_dir[128];
@@ -109,12 +116,17 @@ constexpr std::uint32_t kSpinWindow = 16;
 constexpr std::uint32_t kSpinMinHits = 4;
 constexpr std::uint32_t kSpinRest = 256;
 
+int reconnect(Disk& d, std::int64_t deadline_ns);
+int ensure_connected(Disk& d, std::int64_t timeout_ns);
+
 // The waits of one operation on a disk's answers, bounded by `timeout_ns`
 // from the first wait. The clock is read once per wait and never when the
 // answers are already there (each read is a system call in a static guest).
-// A backend whose domain died, or that closed, answers nothing: while
-// requests wait, its state is read once a second, and a backend that is no
-// longer Connected disconnects the disk.
+// A backend whose domain died, or whose xend restarted, answers nothing:
+// while requests wait, its state is read once a second, and when it is no
+// longer Connected the disk is lost and reconnect() waits for a backend to
+// take it up again (the requests in flight are sent to it); a disk that
+// does not come back is disconnected.
 class Waiter {
  public:
   enum class Result : std::uint8_t { waited, timed_out, disconnected };
@@ -132,8 +144,9 @@ class Waiter {
     if (d != nullptr && now >= next_check_) {
       next_check_ = now + kBackendCheckNs;
       if (xenbus::read_state(d->backend_dir) != XenbusState::connected) {
-        d->connected = false;
-        return Result::disconnected;
+        if (reconnect(*d, deadline_) != 0) return Result::disconnected;
+        next_check_ = static_cast<std::int64_t>(now_ns()) + kBackendCheckNs;
+        return Result::waited;
       }
     }
     if (d != nullptr && spin(*d)) return Result::waited;
@@ -212,7 +225,9 @@ std::uint32_t take_responses(Disk& d) {
     ++taken;
     const int status = rsp.status == abi::io::kBlkifRspOkay ? 0 : -sys::kEIO;
     if (status != 0) ++d.info.errors;
-    if (s->async) {
+    if (s->abandoned) {
+      // Its caller has returned: nothing to deliver.
+    } else if (s->async) {
       const std::uint32_t at = (d.done_head + d.done_count) % kSlots;
       d.done[at] = Completion{s->tag, status};
       ++d.done_count;
@@ -240,29 +255,53 @@ void publish(Disk& d) {
   if (d.ring.push_requests()) (void)evtchn::notify(d.port);
 }
 
+// Writes shadow `slot`'s request into the next ring slot (a new request,
+// or one sent again to a new backend by rejoin()).
+void put_request(Disk& d, int slot) {
+  const Shadow& s = d.shadow[slot];
+  const auto op = static_cast<BlkifOp>(s.operation);
+  BlkifRequest request{};
+  request.operation = s.operation;
+  request.nr_segments = op == BlkifOp::flush_diskcache ? 0 : s.pages;
+  request.handle = static_cast<std::uint16_t>(d.info.devid & 0xffffu);
+  request.id = (std::uint64_t{s.generation} << 8) | static_cast<std::uint64_t>(slot);
+  request.sector_number = s.sector;
+  for (std::uint32_t i = 0; i < request.nr_segments; ++i) {
+    request.seg[i].gref = d.pool_ref[s.page[i]];
+    request.seg[i].first_sect = 0;
+    request.seg[i].last_sect = static_cast<std::uint8_t>(
+        i + 1 == request.nr_segments ? s.last_sectors - 1 : kSectorsPerPage - 1);
+  }
+  memcpy(d.ring.next_request(), &request, sizeof request);
+}
+
 // Fills a ring slot for a request over pool pages `pages`; the last page
 // holds `last_sectors` (1..8) sectors.
 void queue_request(Disk& d, int slot, BlkifOp op, std::uint64_t sector,
                    std::uint32_t last_sectors) {
   Shadow& s = d.shadow[slot];
   s.in_use = true;
+  s.abandoned = false;
   s.operation = static_cast<std::uint8_t>(op);
   s.generation = ++d.generation & 0x00ffffffu;
-  BlkifRequest* r = d.ring.next_request();
-  BlkifRequest request{};
-  request.operation = static_cast<std::uint8_t>(op);
-  request.nr_segments = op == BlkifOp::flush_diskcache ? 0 : s.pages;
-  request.handle = static_cast<std::uint16_t>(d.info.devid & 0xffffu);
-  request.id = (std::uint64_t{s.generation} << 8) | static_cast<std::uint64_t>(slot);
-  request.sector_number = sector;
-  for (std::uint32_t i = 0; i < request.nr_segments; ++i) {
-    request.seg[i].gref = d.pool_ref[s.page[i]];
-    request.seg[i].first_sect = 0;
-    request.seg[i].last_sect = static_cast<std::uint8_t>(
-        i + 1 == request.nr_segments ? last_sectors - 1 : kSectorsPerPage - 1);
-  }
-  memcpy(r, &request, sizeof request);
+  s.sector = sector;
+  s.last_sectors = static_cast<std::uint8_t>(last_sectors);
+  put_request(d, slot);
   ++d.info.requests;
+}
+
+// A synchronous call gives up on its requests (timed out, or the backend
+// is lost): their buffers are the caller's, so an answer that comes later
+// only frees the slot and the bounce pages, and rejoin() does not send
+// them again.
+void abandon_sync(Disk& d) {
+  for (Shadow& s : d.shadow) {
+    if (s.in_use && !s.async) {
+      s.abandoned = true;
+      s.copy_to = nullptr;
+    }
+  }
+  d.sync_in_flight = 0;
 }
 
 // Free pool pages (for bounce buffers); true if `count` were found.
@@ -291,7 +330,7 @@ bool pool_index_of(const Disk& d, const void* address, std::uint32_t* index) {
 int sync_io(int disk, BlkifOp op, std::uint64_t sector, std::uint64_t count, std::uint8_t* buffer) {
   Disk* d = disk_at(disk);
   if (d == nullptr) return -kENODEV;
-  if (!d->connected) return -kENOTCONN;
+  if (const int rc = ensure_connected(*d, kDefaultTimeoutNs); rc < 0) return rc;
   if (op == BlkifOp::write && d->info.readonly) return -kEROFS;
   if (count == 0) return 0;
   if (sector > d->info.sectors || count > d->info.sectors - sector) return -sys::kEINVAL;
@@ -350,7 +389,10 @@ int sync_io(int disk, BlkifOp op, std::uint64_t sector, std::uint64_t count, std
     if (take_responses(*d) > 0) continue;
     if (d->sync_status != 0 && d->sync_in_flight == 0) break;
     if (d->ring.final_check_for_responses()) continue;
-    if (const auto r = waiter.wait(d); r != Waiter::Result::waited) return wait_error(r);
+    if (const auto r = waiter.wait(d); r != Waiter::Result::waited) {
+      abandon_sync(*d);
+      return wait_error(r);
+    }
   }
   return d->sync_status;
 }
@@ -392,6 +434,165 @@ void release(Disk& d, std::uint32_t granted_pages) {
   if (d.port != 0) (void)evtchn::close(d.port);
   if (d.ring_page != nullptr) (void)gnttab::end_access(d.ring_ref);
   d.used = false;
+}
+
+// ---- Reconnecting ----------------------------------------------------------
+
+// How long a lost disk waits for a backend to take it up again (xend
+// starting again, a driver domain restarted) within one call, and how
+// often it looks meanwhile.
+constexpr std::int64_t kReconnectWaitNs = 10'000'000'000;
+constexpr std::int64_t kReconnectPollNs = 20'000'000;
+
+enum class Seen : std::uint8_t { waiting, ready, ended };
+
+// Where the toolstack points the disk now (a driver domain started again
+// has a new domain id and directory) and what its backend says there:
+// InitWait, a backend waiting for this frontend (ready); Closing, the
+// device is being detached, or Closed with an `error`, refused (ended);
+// anything else, nothing there yet (xend has not written the device again,
+// or the store is not answering).
+Seen look_for_backend(const Disk& d, abi::domid_t* backend, char* backend_dir,
+                      std::size_t capacity) {
+  std::uint64_t backend_id = 0;
+  if (xenbus::read_node_u64(d.dir, "backend-id", &backend_id) != 0 || backend_id > 0xffff) {
+    return Seen::waiting;
+  }
+  if (xenbus::read_node(d.dir, "backend", backend_dir, capacity) != 0) return Seen::waiting;
+  switch (xenbus::read_state(backend_dir)) {
+    case XenbusState::init_wait:
+      *backend = static_cast<abi::domid_t>(backend_id);
+      return Seen::ready;
+    case XenbusState::closing:
+      return Seen::ended;
+    case XenbusState::closed: {
+      char why[2];
+      const int rc = xenbus::read_node(backend_dir, "error", why, sizeof why);
+      return rc == 0 || rc == -sys::kE2BIG ? Seen::ended : Seen::waiting;
+    }
+    default:
+      return Seen::waiting;
+  }
+}
+
+// Grants name their grantee domain (the very instance of it): a backend in
+// another domain, or in a driver domain started again, gets new ones. The
+// old ones end first (a frame has one grant at a time); the dead backend's
+// mappings went with it, so a grant still mapped means that it is still
+// going: -EBUSY, and the next look tries again.
+int regrant(Disk& d, abi::domid_t backend) {
+  const int ring_ended = gnttab::end_access(d.ring_ref);
+  if (ring_ended == -sys::kEBUSY) return -sys::kEBUSY;
+  for (std::uint32_t i = 0; i < d.info.pool_pages; ++i) {
+    if (gnttab::end_access(d.pool_ref[i]) == -sys::kEBUSY) return -sys::kEBUSY;
+  }
+  const std::int64_t ring_ref = gnttab::grant_access(backend, d.ring_frame, false);
+  if (ring_ref < 0) return static_cast<int>(ring_ref);
+  d.ring_ref = static_cast<abi::grant_ref_t>(ring_ref);
+  for (std::uint32_t i = 0; i < d.info.pool_pages; ++i) {
+    const std::int64_t ref = gnttab::grant_access(backend, d.pool_first_frame + i, false);
+    if (ref < 0) return static_cast<int>(ref);
+    d.pool_ref[i] = static_cast<abi::grant_ref_t>(ref);
+  }
+  d.info.backend = backend;
+  return 0;
+}
+
+// The handshake again, with a backend waiting in InitWait: a new event
+// channel, the ring page initialised and the requests still in flight
+// written into it again, oldest first (writes to one sector keep their
+// order), then Initialised and the backend's Connected.
+int rejoin(Disk& d, abi::domid_t backend, std::int64_t deadline_ns) {
+  (void)take_responses(d);  // what the old backend answered before it went
+  for (Shadow& s : d.shadow) {
+    if (s.in_use && s.abandoned) {
+      release_pages(d, s);
+      s.in_use = false;
+    }
+  }
+  if (backend != abi::kDomain0 || backend != d.info.backend) {
+    if (const int rc = regrant(d, backend); rc < 0) return rc;
+  }
+  if (d.port != 0) (void)evtchn::close(d.port);
+  d.port = 0;
+  const std::int64_t port = evtchn::alloc_unbound(backend);
+  if (port < 0) return static_cast<int>(port);
+  d.port = static_cast<abi::evtchn_port_t>(port);
+  d.ring_page->init();
+  d.ring = abi::io::BlkifFrontRing(d.ring_page);
+  bool sent[kSlots] = {};
+  for (;;) {
+    int oldest = -1;
+    for (std::uint32_t i = 0; i < kSlots; ++i) {
+      const Shadow& s = d.shadow[i];
+      if (!s.in_use || sent[i]) continue;
+      // Generations grow by one per request (modulo 2^24): the oldest is
+      // the furthest behind the current one.
+      if (oldest < 0 || ((d.generation - s.generation) & 0x00ffffffu) >
+                            ((d.generation - d.shadow[oldest].generation) & 0x00ffffffu)) {
+        oldest = static_cast<int>(i);
+      }
+    }
+    if (oldest < 0) break;
+    sent[oldest] = true;
+    put_request(d, oldest);
+  }
+  int rc = write_node_u64(d.dir, "ring-ref", d.ring_ref);
+  if (rc == 0) rc = write_node_u64(d.dir, "event-channel", d.port);
+  if (rc == 0) rc = write_node(d.dir, "protocol", "x86_64-abi");
+  if (rc == 0) rc = write_node(d.dir, "feature-persistent", "1");
+  if (rc == 0) rc = switch_state(d.dir, XenbusState::initialised);
+  const auto now = static_cast<std::int64_t>(now_ns());
+  if (rc == 0) {
+    rc = deadline_ns > now ? xenbus::wait_for_state(d.backend_dir, XenbusState::connected,
+                                                    deadline_ns - now)
+                           : -sys::kETIMEDOUT;
+  }
+  if (rc < 0) return rc;
+  (void)switch_state(d.dir, XenbusState::connected);
+  d.connected = true;
+  d.lost = false;
+  ++d.info.reconnects;
+  publish(d);
+  return 0;
+}
+
+// The disk's backend went away: waits (until `deadline_ns`, at most
+// kReconnectWaitNs) for a backend to take the disk up again and rejoins
+// it. 0 when connected again; -ENOTCONN when the device was detached or
+// refused (for good: later calls fail at once) or no backend came in time
+// (a later call waits again).
+int reconnect(Disk& d, std::int64_t deadline_ns) {
+  d.connected = false;
+  d.lost = true;
+  const auto start = static_cast<std::int64_t>(now_ns());
+  const std::int64_t limit =
+      deadline_ns < start + kReconnectWaitNs ? deadline_ns : start + kReconnectWaitNs;
+  char backend_dir[sizeof d.backend_dir];
+  for (;;) {
+    abi::domid_t backend = 0;
+    const Seen seen = look_for_backend(d, &backend, backend_dir, sizeof backend_dir);
+    if (seen == Seen::ended) {
+      d.lost = false;
+      return -kENOTCONN;
+    }
+    if (seen == Seen::ready) {
+      copy_text(d.backend_dir, sizeof d.backend_dir, backend_dir);
+      if (rejoin(d, backend, limit) == 0) return 0;
+    }
+    const auto now = static_cast<std::int64_t>(now_ns());
+    if (now >= limit) return -kENOTCONN;
+    const std::int64_t step = limit - now < kReconnectPollNs ? limit - now : kReconnectPollNs;
+    detail::frontend_wait(step, &g_notification, g_handler);
+  }
+}
+
+// A call on a disk that is not connected: a lost one first tries to get
+// its backend back (within timeout_ns).
+int ensure_connected(Disk& d, std::int64_t timeout_ns) {
+  if (d.connected) return 0;
+  if (!d.lost || timeout_ns <= 0) return -kENOTCONN;
+  return reconnect(d, deadline_after(timeout_ns));
 }
 
 }  // namespace
@@ -562,7 +763,7 @@ int write(int disk, std::uint64_t sector, std::uint64_t count, const void* buffe
 int flush(int disk) {
   Disk* d = disk_at(disk);
   if (d == nullptr) return -kENODEV;
-  if (!d->connected) return -kENOTCONN;
+  if (const int rc = ensure_connected(*d, kDefaultTimeoutNs); rc < 0) return rc;
   Waiter waiter(kDefaultTimeoutNs);
   while (d->ring.free_requests() == 0 || free_shadow(*d) < 0) {
     if (take_responses(*d) > 0 || d->ring.final_check_for_responses()) continue;
@@ -574,13 +775,17 @@ int flush(int disk) {
   s.bounce = false;
   s.pages = 0;
   s.copy_to = nullptr;
+  s.copy_bytes = 0;
   d->sync_status = 0;
   d->sync_in_flight = 1;
   queue_request(*d, slot, BlkifOp::flush_diskcache, 0, 1);
   publish(*d);
   while (d->sync_in_flight > 0) {
     if (take_responses(*d) > 0 || d->ring.final_check_for_responses()) continue;
-    if (const auto r = waiter.wait(d); r != Waiter::Result::waited) return wait_error(r);
+    if (const auto r = waiter.wait(d); r != Waiter::Result::waited) {
+      abandon_sync(*d);
+      return wait_error(r);
+    }
   }
   return d->sync_status;
 }
@@ -601,7 +806,7 @@ int submit(int disk, BlkifOp op, std::uint64_t sector, std::uint32_t first_page,
            std::uint32_t pages, std::uint64_t tag) {
   Disk* d = disk_at(disk);
   if (d == nullptr) return -kENODEV;
-  if (!d->connected) return -kENOTCONN;
+  if (const int rc = ensure_connected(*d, kDefaultTimeoutNs); rc < 0) return rc;
   if (op == BlkifOp::write && d->info.readonly) return -kEROFS;
   if (op != BlkifOp::read && op != BlkifOp::write) return -sys::kEINVAL;
   if (pages == 0 || pages > kSegs || first_page >= d->info.pool_pages ||
@@ -630,6 +835,9 @@ int submit(int disk, BlkifOp op, std::uint64_t sector, std::uint32_t first_page,
 int complete(int disk, Completion* out, std::uint32_t capacity, std::int64_t timeout_ns) {
   Disk* d = disk_at(disk);
   if (d == nullptr) return -kENODEV;
+  if (d->done_count == 0) {
+    if (const int rc = ensure_connected(*d, timeout_ns); rc < 0) return rc;
+  }
   publish(*d);
   Waiter waiter(timeout_ns);
   for (;;) {

@@ -21,6 +21,10 @@ bool in_range(abi::evtchn_port_t port) {
   return port != 0 && port < abi::kMaxEventChannels;
 }
 
+// How many times each port was bound (bound notices kept): a peer that
+// binds a port again (xend restarted and adopted this domain) shows here.
+std::uint32_t g_bind_count[abi::kMaxEventChannels];
+
 // Forgets (and closes) both doorbells of `port`, if known.
 void drop_doorbells(abi::evtchn_port_t port) {
   const FdRole roles[] = {FdRole::doorbell_own, FdRole::doorbell_peer};
@@ -166,6 +170,7 @@ bool handle_event_notification(Notification* notification) {
         state.status == static_cast<std::uint32_t>(abi::EvtchnState::interdomain) &&
         state.remote_dom == notice.remote_dom && state.remote_port == notice.remote_port) {
       (void)keep_doorbells(notice.local_port, notification->fds[0], notification->fds[1]);
+      ++g_bind_count[notice.local_port];
       notification->fd_count = 0;
       return true;
     }
@@ -183,6 +188,10 @@ bool handle_event_notification(Notification* notification) {
 
 bool is_bound(abi::evtchn_port_t port) {
   return in_range(port) && fd_table::find(FdRole::doorbell_own, port) >= 0;
+}
+
+std::uint32_t bind_count(abi::evtchn_port_t port) {
+  return in_range(port) ? g_bind_count[port] : 0;
 }
 
 bool next_pending(abi::evtchn_port_t* port) {

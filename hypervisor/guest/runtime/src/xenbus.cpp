@@ -39,7 +39,18 @@ struct Client {
   std::size_t rx_have;
   std::size_t events_head;
   std::size_t events_count;
+  std::uint32_t binds_seen;  // evtchn::bind_count(port) when the watches were last set
+  bool rewatching;
 };
+
+// The watches set (and not removed), to set them again in a new store.
+constexpr std::size_t kWatchesKept = 16;
+struct KeptWatch {
+  bool used;
+  char path[kWatchPath];
+  char token[kWatchToken];
+};
+KeptWatch g_kept[kWatchesKept];
 constinit Client g_client{};
 alignas(8) char g_tx[kHeader + kXsPayloadMax];
 alignas(8) char g_rx[kHeader + kXsPayloadMax];
@@ -205,7 +216,10 @@ std::int64_t request(XsType type, const char* payload, std::size_t length) {
 // Builds "a NUL" or "a NUL b" (b raw or terminated) in g_path-like storage.
 alignas(8) char g_args[kXsPayloadMax];
 
+void rewatch_if_rebound();
+
 std::int64_t args2(XsType type, const char* a, const char* b, bool terminate_b) {
+  rewatch_if_rebound();
   const std::size_t la = length_of(a);
   const std::size_t lb = b == nullptr ? 0 : length_of(b);
   const std::size_t total = la + 1 + (b == nullptr ? 0 : lb + (terminate_b ? 1 : 0));
@@ -220,6 +234,45 @@ std::int64_t args2(XsType type, const char* a, const char* b, bool terminate_b) 
 }
 
 int status_of(std::int64_t rc) { return rc < 0 ? static_cast<int>(rc) : 0; }
+
+// A new xend adopted this domain: it bound the store port again, and its
+// store, new, has none of this domain's watches. They are set again here,
+// before the next request or wait; each fires once when set, so whoever
+// waits on one looks again at what it watches.
+void rewatch_if_rebound() {
+  if (g_client.page == nullptr || g_client.rewatching) return;
+  const std::uint32_t binds = evtchn::bind_count(g_client.port);
+  if (binds == g_client.binds_seen) return;
+  g_client.binds_seen = binds;
+  g_client.rewatching = true;
+  for (const KeptWatch& w : g_kept) {
+    if (w.used) (void)args2(XsType::watch, w.path, w.token, true);
+  }
+  g_client.rewatching = false;
+}
+
+KeptWatch* kept_watch(const char* path, const char* token) {
+  for (KeptWatch& w : g_kept) {
+    if (w.used && same(w.path, length_of(w.path), path) && same(w.token, length_of(w.token), token)) {
+      return &w;
+    }
+  }
+  return nullptr;
+}
+
+// Remembers a watch (those whose path or token do not fit are not set
+// again in a new store).
+void keep_watch(const char* path, const char* token) {
+  if (kept_watch(path, token) != nullptr) return;
+  if (length_of(path) >= kWatchPath || length_of(token) >= kWatchToken) return;
+  for (KeptWatch& w : g_kept) {
+    if (w.used) continue;
+    w.used = true;
+    copy_text(w.path, sizeof w.path, path, length_of(path));
+    copy_text(w.token, sizeof w.token, token, length_of(token));
+    return;
+  }
+}
 
 // "<dir>/state" in g_path.
 const char* state_path(const char* dir) {
@@ -240,6 +293,8 @@ void attach(abi::io::XenstoreDomainInterface* page, abi::evtchn_port_t port) {
   g_client = Client{};
   g_client.page = page;
   g_client.port = port;
+  g_client.binds_seen = evtchn::bind_count(port);
+  for (KeptWatch& w : g_kept) w.used = false;
 }
 }  // namespace xenbus_detail
 
@@ -321,10 +376,13 @@ int directory(const char* path, char* out, std::size_t capacity, std::uint32_t* 
 }
 
 int watch(const char* path, const char* token) {
-  return status_of(args2(XsType::watch, path, token, true));
+  const int rc = status_of(args2(XsType::watch, path, token, true));
+  if (rc == 0 || rc == -sys::kEEXIST) keep_watch(path, token);
+  return rc;
 }
 
 int unwatch(const char* path, const char* token) {
+  if (KeptWatch* w = kept_watch(path, token)) w->used = false;
   return status_of(args2(XsType::unwatch, path, token, true));
 }
 
@@ -336,6 +394,7 @@ int wait_watch(char* path, std::size_t path_capacity, char* token, std::size_t t
   const std::uint64_t deadline =
       timeout_ns >= 0 ? now_ns() + static_cast<std::uint64_t>(timeout_ns) : ~std::uint64_t{0};
   for (;;) {
+    rewatch_if_rebound();
     (void)pump_for(0);
     if (g_client.events_count > 0) {
       const WatchEvent& e = g_events[g_client.events_head];

@@ -32,6 +32,7 @@
 #include "rpc/json_rpc.hpp"
 #include "xend/layout.hpp"
 #include "xenctrl/connection.hpp"
+#include "xmconfig/domain_config.hpp"
 
 namespace shype::devices {
 class DeviceHost;
@@ -63,6 +64,11 @@ struct DomainRecord {
   std::string config_file;   // as the user named it ("" for managed/restored)
   Json config;               // xmconfig::to_json of the domain's configuration
   std::vector<std::string> disks;  // canonical resource names, config order
+  // The disks attached now (from the configuration, then block-attach and
+  // block-detach), each a `disk` entry naming the canonical resource
+  // ("file:/abs,xvda,w,backend=vio"): what a later xend, or a driver
+  // domain started again, offers the domain again (reattach_disks).
+  std::vector<std::string> attached_disks;
   std::string created_at;    // ISO 8601
   bool managed = false;
   // The guest's console and xenstore ports (0: no devices), so that a later
@@ -176,6 +182,14 @@ class Xend {
   void remember_device_ports(DomainRecord& record);
   // xend started with the domain running: its console and store again.
   void adopt_devices(const DomainRecord& record);
+  // Offers the domain's attached disks (record.attached_disks) again, all
+  // of them (a new xend, whose store is new) or those served by the driver
+  // domain named `backend` (it started again). The checks of an attach run
+  // again; a disk still attached, or refused now, is left out (logged).
+  void reattach_disks(const DomainRecord& record, const std::optional<std::string>& backend);
+  // A domain named `name` started: the clients whose disks it serves get
+  // them again.
+  void reattach_clients_of(const std::string& name);
   RpcResult console_path(const Json& params);
   // Domain-0's view of xenstore (xm xenstore-ls / -read / -write).
   RpcResult xenstore_ls(const Json& params);
@@ -198,6 +212,20 @@ class Xend {
                                                        const DiskAccess& access,
                                                        const std::string& uname,
                                                        abi::domid_t frontend);
+  // One disk for a running domain: the checks above, then the device
+  // host's directories. Returns the device id and the canonical resource.
+  struct AttachedDisk {
+    std::uint32_t devid = 0;
+    std::string resource;
+    std::string entry;  // for DomainRecord::attached_disks
+  };
+  [[nodiscard]] rpc::Result<AttachedDisk> attach_disk_entry(abi::domid_t domid,
+                                                            const xmconfig::DiskSpec& entry,
+                                                            const std::string& cwd,
+                                                            std::uint32_t vm_ssidref, bool labeled);
+  // Whether the domain's configuration names a label (a disk of the active
+  // policy needs one).
+  [[nodiscard]] bool domain_labeled(abi::domid_t domid, std::uint32_t ssidref) const;
   RpcResult block_list(const Json& params);
   RpcResult block_attach(const Json& params);
   RpcResult block_detach(const Json& params);

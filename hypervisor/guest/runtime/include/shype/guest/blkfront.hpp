@@ -18,11 +18,23 @@
 // The backend is not trusted: responses whose id names no request in
 // flight are ignored and counted (bogus_responses).
 //
+// Losing the backend: while requests wait, the backend's state is read
+// once a second. A backend that is no longer Connected (its domain died,
+// xend restarted and its store is new) makes the disk lost: the call waits
+// (up to 10 s within its own timeout) for the toolstack to offer the disk
+// again, possibly from a new backend domain (the frontend directory's
+// `backend` and `backend-id` are read again), rejoins it with a new event
+// channel (and new grants if the backend domain changed), and sends the
+// requests still in flight again, oldest first. A disk that does not come
+// back fails the call with -ENOTCONN; the next call waits again. A backend
+// in Closing (a detach) or Closed with an `error` (refused) ends the disk
+// for good.
+//
 // Freestanding, no heap: at most kMaxDisks disks, state in static storage.
 // Single-threaded like the rest of the runtime. Errors are -errno:
 // -ENODEV no devices / no such disk, -ENOTCONN the backend closed, refused
-// or went away (while requests wait, the backend's state is read once a
-// second; a backend no longer Connected disconnects the disk), -EROFS a write to a read-only disk, -EIO the backend answered
+// or went away and did not come back (see "Losing the backend"), -EROFS a
+// write to a read-only disk, -EIO the backend answered
 // with an error, -ETIMEDOUT, -EINVAL bad arguments, -EAGAIN (submit) no
 // free ring slot.
 #pragma once
@@ -54,6 +66,7 @@ struct DiskInfo {
   std::uint64_t requests = 0;         // sent
   std::uint64_t errors = 0;           // answered with an error
   std::uint64_t bogus_responses = 0;  // ids naming no request in flight (ignored)
+  std::uint64_t reconnects = 0;       // times a lost backend was joined again
 };
 
 // The device ids under device/vbd (ascending order as the store lists

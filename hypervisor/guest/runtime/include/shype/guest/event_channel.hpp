@@ -53,6 +53,10 @@ bool handle_event_notification(Notification* notification);
 // Whether `port` is bound (its doorbells are known).
 [[nodiscard]] bool is_bound(abi::evtchn_port_t port);
 
+// How many times `port` was bound so far (bound notices kept): it grows
+// when the peer binds the port again after its end closed.
+[[nodiscard]] std::uint32_t bind_count(abi::evtchn_port_t port);
+
 // The next pending port: a rung own doorbell (wait_for_events marked it) or
 // a bit set in shared_info's pending bitmap (cleared here). false if none.
 [[nodiscard]] bool next_pending(abi::evtchn_port_t* port);

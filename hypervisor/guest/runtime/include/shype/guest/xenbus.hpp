@@ -62,7 +62,10 @@ int rm(const char* path);
 // The children of `path`, NUL-separated in `out`; *count set to how many.
 int directory(const char* path, char* out, std::size_t capacity, std::uint32_t* count);
 
-// Watches: `token` comes back with every event.
+// Watches: `token` comes back with every event. The client keeps the
+// watches set (up to 16, paths under 256 bytes) and sets them again when a
+// new xend adopts the domain (it binds the store port again, and its store
+// is new); each then fires once, as any watch does when set.
 int watch(const char* path, const char* token);
 int unwatch(const char* path, const char* token);
 // Waits for the next watch event (queued ones first): copies the path and
