@@ -180,7 +180,11 @@ TEST_F(HvEventChannelTest, DomainZeroBindsGuestPortThenClosesIt) {
 }
 
 TEST_F(HvEventChannelTest, StaleDoorbellNeverReachesALaterBinding) {
-  const auto [guest, port] = listening_guest("stale");
+  const auto listening = listening_guest("stale");
+  // Named copies: lambdas below use them (clang 14 cannot capture a
+  // structured binding).
+  const auto guest = listening.first;
+  const auto port = listening.second;
   ASSERT_NE(port, 0u);
   auto first = xc().evtchn_bind_interdomain(guest, port);
   ASSERT_TRUE(first) << first.error().to_string();

@@ -295,7 +295,7 @@ TEST_F(XmDevices, ConsoleAndStoreSurviveXendRestart) {
   ASSERT_GT(domid, 0);
   ASSERT_TRUE(log_shows("probe1", "xs: probe done"));
   const std::string home = "/local/domain/" + std::to_string(domid);
-  int probes = 1;
+  std::size_t probes = 1;
   for (const bool killed : {false, true}) {
     SCOPED_TRACE(killed ? "xend killed" : "xend stopped");
     if (killed) {

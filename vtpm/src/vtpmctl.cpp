@@ -86,7 +86,8 @@ void print_instance(const Json& i) {
 bool read_options(const std::vector<std::string_view>& args, std::size_t first,
                   const std::vector<std::string_view>& names,
                   std::vector<std::pair<std::string_view, std::string>>& out) {
-  for (std::size_t i = first; i < args.size(); ++i) {
+  // Options come in pairs: name, value.
+  for (std::size_t i = first; i < args.size(); i += 2) {
     const bool known = std::find(names.begin(), names.end(), args[i]) != names.end();
     if (!known || i + 1 >= args.size()) {
       std::fprintf(stderr, "vtpmctl: unknown or incomplete option '%s'\n",
@@ -94,7 +95,6 @@ bool read_options(const std::vector<std::string_view>& args, std::size_t first,
       return false;
     }
     out.emplace_back(args[i], std::string(args[i + 1]));
-    ++i;
   }
   return true;
 }

@@ -438,42 +438,9 @@ void release(Disk& d, std::uint32_t granted_pages) {
 
 // ---- Reconnecting ----------------------------------------------------------
 
-// How long a lost disk waits for a backend to take it up again (xend
-// starting again, a driver domain restarted) within one call, and how
-// often it looks meanwhile.
-constexpr std::int64_t kReconnectWaitNs = 10'000'000'000;
-constexpr std::int64_t kReconnectPollNs = 20'000'000;
-
-enum class Seen : std::uint8_t { waiting, ready, ended };
-
-// Where the toolstack points the disk now (a driver domain started again
-// has a new domain id and directory) and what its backend says there:
-// InitWait, a backend waiting for this frontend (ready); Closing, the
-// device is being detached, or Closed with an `error`, refused (ended);
-// anything else, nothing there yet (xend has not written the device again,
-// or the store is not answering).
-Seen look_for_backend(const Disk& d, abi::domid_t* backend, char* backend_dir,
-                      std::size_t capacity) {
-  std::uint64_t backend_id = 0;
-  if (xenbus::read_node_u64(d.dir, "backend-id", &backend_id) != 0 || backend_id > 0xffff) {
-    return Seen::waiting;
-  }
-  if (xenbus::read_node(d.dir, "backend", backend_dir, capacity) != 0) return Seen::waiting;
-  switch (xenbus::read_state(backend_dir)) {
-    case XenbusState::init_wait:
-      *backend = static_cast<abi::domid_t>(backend_id);
-      return Seen::ready;
-    case XenbusState::closing:
-      return Seen::ended;
-    case XenbusState::closed: {
-      char why[2];
-      const int rc = xenbus::read_node(backend_dir, "error", why, sizeof why);
-      return rc == 0 || rc == -sys::kE2BIG ? Seen::ended : Seen::waiting;
-    }
-    default:
-      return Seen::waiting;
-  }
-}
+using detail::BackendSeen;
+using detail::kReconnectPollNs;
+using detail::kReconnectWaitNs;
 
 // Grants name their grantee domain (the very instance of it): a backend in
 // another domain, or in a driver domain started again, gets new ones. The
@@ -571,12 +538,13 @@ int reconnect(Disk& d, std::int64_t deadline_ns) {
   char backend_dir[sizeof d.backend_dir];
   for (;;) {
     abi::domid_t backend = 0;
-    const Seen seen = look_for_backend(d, &backend, backend_dir, sizeof backend_dir);
-    if (seen == Seen::ended) {
+    const BackendSeen seen =
+        detail::look_for_backend(d.dir, &backend, backend_dir, sizeof backend_dir);
+    if (seen == BackendSeen::ended) {
       d.lost = false;
       return -kENOTCONN;
     }
-    if (seen == Seen::ready) {
+    if (seen == BackendSeen::ready) {
       copy_text(d.backend_dir, sizeof d.backend_dir, backend_dir);
       if (rejoin(d, backend, limit) == 0) return 0;
     }

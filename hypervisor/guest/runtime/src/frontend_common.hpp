@@ -5,6 +5,8 @@
 
 #include "shype/guest/event_channel.hpp"
 #include "shype/guest/runtime.hpp"
+#include "shype/guest/syscall.hpp"
+#include "shype/guest/xenbus.hpp"
 
 namespace shype::guest::detail {
 
@@ -34,6 +36,49 @@ inline void frontend_wait(std::int64_t step_ns, Notification* scratch, FrontendH
   if ((events & kEventNotification) != 0) pump_frontend_notifications(scratch, handler);
   abi::evtchn_port_t port = 0;
   while (evtchn::next_pending(&port)) {
+  }
+}
+
+// ---- A frontend that lost its backend ----------------------------------------
+
+// How long a lost device waits for a backend to take it up again (xend
+// starting again, a driver domain restarted) within one call, and how
+// often it looks meanwhile.
+inline constexpr std::int64_t kReconnectWaitNs = 10'000'000'000;
+inline constexpr std::int64_t kReconnectPollNs = 20'000'000;
+
+enum class BackendSeen : std::uint8_t { waiting, ready, ended };
+
+// Where the toolstack points the device in `frontend_dir` now (a driver
+// domain started again has a new domain id and directory) and what its
+// backend says there: InitWait, a backend waiting for this frontend
+// (ready: *backend and backend_dir are set); Closing, the device is being
+// detached, or Closed with an `error`, refused (ended); anything else,
+// nothing there yet (xend has not written the device again, or the store is
+// not answering).
+inline BackendSeen look_for_backend(const char* frontend_dir, abi::domid_t* backend,
+                                    char* backend_dir, std::size_t capacity) {
+  std::uint64_t backend_id = 0;
+  if (xenbus::read_node_u64(frontend_dir, "backend-id", &backend_id) != 0 ||
+      backend_id > abi::kDomidMaxGuest) {
+    return BackendSeen::waiting;
+  }
+  if (xenbus::read_node(frontend_dir, "backend", backend_dir, capacity) != 0) {
+    return BackendSeen::waiting;
+  }
+  switch (xenbus::read_state(backend_dir)) {
+    case abi::io::XenbusState::init_wait:
+      *backend = static_cast<abi::domid_t>(backend_id);
+      return BackendSeen::ready;
+    case abi::io::XenbusState::closing:
+      return BackendSeen::ended;
+    case abi::io::XenbusState::closed: {
+      char why[2];
+      const int rc = xenbus::read_node(backend_dir, "error", why, sizeof why);
+      return rc == 0 || rc == -sys::kE2BIG ? BackendSeen::ended : BackendSeen::waiting;
+    }
+    default:
+      return BackendSeen::waiting;
   }
 }
 
