@@ -214,5 +214,39 @@ TEST_F(XmNet, AttachListDetach) {
   EXPECT_TRUE(network_list("host").empty());
 }
 
+// xend is killed and starts again while one guest pings another across
+// Domain-0's bridge: netback, the bridge and xenstore lived in the old
+// xend. The new xend offers both vifs again from the domain records (same
+// device ids and MACs); each netfront rejoins its new backend and the
+// pings are answered again.
+TEST_F(XmNet, VifsSurviveXendRestart) {
+  make_config("neta1", "A-Bank", "ip=10.0.0.1");
+  make_config("neta2", "A-Bank", "ip=10.0.0.2 ping=10.0.0.1 count=400 interval=100 wait=1");
+  ASSERT_NO_FATAL_FAILURE(create("neta1"));
+  ASSERT_TRUE(console_shows("neta1", "net: serving 10.0.0.1")) << slurp(console_log("neta1"));
+  ASSERT_NO_FATAL_FAILURE(create("neta2"));
+  ASSERT_TRUE(console_shows("neta2", "64 bytes from 10.0.0.1")) << slurp(console_log("neta2"));
+  const auto macs_before = network_list("neta2");
+  ASSERT_EQ(macs_before.size(), 1u);
+
+  kill_xend();
+  ASSERT_NO_FATAL_FAILURE(start_xend());
+  const auto answered = count_of(slurp(console_log("neta2")), "64 bytes from 10.0.0.1");
+  EXPECT_TRUE(console_shows("neta2", "net: vif reconnected 1"))
+      << slurp(console_log("neta2")) << "\n--- neta1\n" << slurp(console_log("neta1"));
+  EXPECT_TRUE(eventually(
+      [&] { return count_of(slurp(console_log("neta2")), "64 bytes from 10.0.0.1") > answered + 5; },
+      30s, 100ms))
+      << slurp(console_log("neta2")) << "\n--- neta1\n" << slurp(console_log("neta1"));
+  EXPECT_TRUE(console_shows("neta1", "net: vif reconnected 1")) << slurp(console_log("neta1"));
+  const auto rows = network_list("neta2");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].value("devid", 99u), macs_before[0].value("devid", 98u));
+  EXPECT_EQ(rows[0].value("mac", std::string("?")), macs_before[0].value("mac", std::string("!")));
+  EXPECT_EQ(rows[0].value("backend_state", 0u), 4u);
+  quietly({"destroy", "neta2"});
+  quietly({"destroy", "neta1"});
+}
+
 }  // namespace
 }  // namespace shype::testing

@@ -25,6 +25,10 @@
 //   flood=<n>          before anything else, put n batches of garbage tx
 //                      requests (bad sizes, offsets, grant refs) in the ring:
 //                        net: flood <n> requests, <e> errors
+// When the vif's backend goes away (its driver domain died, xend
+// restarted) it prints "net: vif waiting for its backend" and keeps going;
+// once netfront rejoined a backend, "net: vif reconnected <n>". A vif the
+// backend closes (xm network-detach): "net: vif closed by the backend".
 // Every line the tests read starts at the beginning of a console line.
 // Errors: "net: <what> failed: <-errno>", then the domain crashes.
 #include "kv_args.hpp"
@@ -181,6 +185,30 @@ void fail(const char* what, long rc) {
   }
 }
 
+// A call failed with -ENOTCONN. A vif the backend closed (xm
+// network-detach) is let go; one that only lost its backend (its driver
+// domain died, xend restarted) is waited for by the next call, which
+// rejoins a backend that comes back: "net: vif waiting for its backend",
+// then "net: vif reconnected <n>".
+bool g_waiting = false;
+std::uint64_t g_reconnects = 0;
+
+void backend_gone() {
+  const nf::VifInfo* info = nf::info(g_vif);
+  if (info == nullptr || !info->lost) closed_by_backend();
+  if (!g_waiting) guest::console_puts("net: vif waiting for its backend\n");
+  g_waiting = true;
+}
+
+// After a call that worked: says so once the vif rejoined a backend.
+void note_reconnects() {
+  const nf::VifInfo* info = nf::info(g_vif);
+  if (info == nullptr || info->reconnects == g_reconnects) return;
+  g_reconnects = info->reconnects;
+  g_waiting = false;
+  guest::console_printf("net: vif reconnected %lu\n", static_cast<unsigned long>(g_reconnects));
+}
+
 void ethernet(std::uint8_t* frame, const std::uint8_t* to, std::uint16_t type) {
   __builtin_memcpy(frame, to, 6);
   __builtin_memcpy(frame + 6, g_mac, 6);
@@ -189,8 +217,12 @@ void ethernet(std::uint8_t* frame, const std::uint8_t* to, std::uint16_t type) {
 
 void send_frame(std::size_t length) {
   const int rc = nf::send(g_vif, g_out, length, static_cast<std::int64_t>(kSecond));
-  if (rc == -107) closed_by_backend();
+  if (rc == -107) {
+    backend_gone();  // the frame is lost, as on any network
+    return;
+  }
   if (rc != 0) fail("send", rc);
+  note_reconnects();
 }
 
 void send_arp(std::uint16_t op, const std::uint8_t* to_mac, std::uint32_t to_ip) {
@@ -335,8 +367,12 @@ bool poll_until(std::uint64_t deadline, EchoReply* reply) {
     const std::int64_t n = nf::receive(g_vif, g_in, sizeof g_in,
                                        static_cast<std::int64_t>(deadline - now));
     if (n == -110) return false;  // ETIMEDOUT
-    if (n == -107) closed_by_backend();
+    if (n == -107) {
+      backend_gone();
+      continue;
+    }
     if (n < 0) fail("receive", n);
+    note_reconnects();
     if (handle_frame(g_in, static_cast<std::size_t>(n), reply)) return true;
   }
 }
@@ -526,8 +562,12 @@ void flood(std::uint32_t batches) {
   for (;;) {
     const std::int64_t n = nf::receive(g_vif, g_in, sizeof g_in, -1);
     if (n == -110) continue;
-    if (n == -107) closed_by_backend();
+    if (n == -107) {
+      backend_gone();
+      continue;
+    }
     if (n < 0) fail("receive", n);
+    note_reconnects();
     EchoReply ignored{};
     (void)handle_frame(g_in, static_cast<std::size_t>(n), &ignored);
   }

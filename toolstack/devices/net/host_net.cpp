@@ -117,6 +117,18 @@ Result<std::uint32_t> DeviceHostImpl::attach_vif(abi::domid_t domid, const VifSp
                              "backend domain " + std::to_string(vif.backend) +
                                  " has no xenstore directory (is it running with devices?)");
     }
+    if (vif.devid) {
+      // Offered again: the frontend directory left from the backend that
+      // went away is replaced; one whose backend is there is attached.
+      const std::string fe = vif_frontend_dir(domid, *vif.devid);
+      const auto fe_backend = store.read(fe + "/backend");
+      if (fe_backend && store.directory(*fe_backend)) {
+        return acm::make_error(acm::Errc::invalid_argument,
+                               "vif " + std::to_string(*vif.devid) +
+                                   " is already attached to domain " + std::to_string(domid));
+      }
+      if (store.directory(fe)) (void)store.rm(fe);
+    }
     const auto used = macs_in_use(store);
     net::MacAddress mac;
     if (wanted) {
@@ -142,6 +154,7 @@ Result<std::uint32_t> DeviceHostImpl::attach_vif(abi::domid_t domid, const VifSp
     }
     std::uint32_t devid = 0;
     while (taken.contains(devid)) ++devid;
+    if (vif.devid) devid = *vif.devid;
     const std::string fe = vif_frontend_dir(domid, devid);
     const std::string be = vif_backend_dir(vif.backend, domid, devid);
     if (store.directory(be)) (void)store.rm(be);  // a leftover of a vif that is gone

@@ -115,11 +115,30 @@ int Xend::domain_event_fd() const noexcept { return dom_exc_ ? dom_exc_->doorbel
 
 namespace {
 
+Json vifs_json(const std::vector<AttachedVif>& vifs) {
+  Json out = Json::array();
+  for (const auto& v : vifs) {
+    out.push_back({{"devid", v.devid}, {"mac", v.mac}, {"bridge", v.bridge}, {"backend", v.backend}});
+  }
+  return out;
+}
+
+std::vector<AttachedVif> vifs_from_json(const Json& j) {
+  std::vector<AttachedVif> vifs;
+  if (!j.is_array()) return vifs;
+  for (const auto& v : j) {
+    vifs.push_back(AttachedVif{v.value("devid", 0u), v.value("mac", std::string()),
+                               v.value("bridge", std::string()), v.value("backend", std::string())});
+  }
+  return vifs;
+}
+
 Json record_json(const DomainRecord& r) {
   return Json{{"domid", r.domid},         {"name", r.name},       {"config_file", r.config_file},
               {"config", r.config},       {"disks", r.disks},     {"created_at", r.created_at},
               {"managed", r.managed},     {"console_port", r.console_port},
-              {"store_port", r.store_port}, {"attached_disks", r.attached_disks}};
+              {"store_port", r.store_port}, {"attached_disks", r.attached_disks},
+              {"attached_vifs", vifs_json(r.attached_vifs)}};
 }
 
 std::optional<DomainRecord> record_from_json(const Json& j) {
@@ -135,6 +154,7 @@ std::optional<DomainRecord> record_from_json(const Json& j) {
     r.console_port = j.value("console_port", 0u);
     r.store_port = j.value("store_port", 0u);
     r.attached_disks = j.value("attached_disks", std::vector<std::string>{});
+    if (j.contains("attached_vifs")) r.attached_vifs = vifs_from_json(j["attached_vifs"]);
     return r;
   } catch (const Json::exception&) {
     return std::nullopt;
@@ -205,7 +225,10 @@ void Xend::load_domain_records() {
   // Their disks, once every record is known (a disk may be served by a
   // driver domain whose record comes later).
   for (const auto& [domid, record] : running_) {
-    if (record.console_port != 0 && record.store_port != 0) reattach_disks(record, std::nullopt);
+    if (record.console_port != 0 && record.store_port != 0) {
+      reattach_disks(record, std::nullopt);
+      reattach_vifs(record, std::nullopt);
+    }
   }
   log_.info("knows " + std::to_string(running_.size()) + " running domains");
 }

@@ -204,6 +204,9 @@ void Xend::reattach_clients_of(const std::string& name) {
                                       return entry && entry->backend == name;
                                     });
     if (served) reattach_disks(record, name);
+    const bool bridged = std::any_of(record.attached_vifs.begin(), record.attached_vifs.end(),
+                                     [&](const AttachedVif& v) { return v.backend == name; });
+    if (bridged) reattach_vifs(record, name);
   }
 }
 

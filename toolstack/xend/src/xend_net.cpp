@@ -100,8 +100,52 @@ acm::Status Xend::attach_config_vifs(std::uint16_t domid, const Json& config_jso
     if (!attached) {
       return acm::make_error(attached.error().code, shown + ": " + attached.error().message);
     }
+    remember_vif(domid, *attached, entry.backend.value_or(""));
   }
   return {};
+}
+
+void Xend::remember_vif(abi::domid_t domid, std::uint32_t devid, const std::string& backend) {
+  const auto record = running_.find(domid);
+  if (record == running_.end()) return;
+  auto vifs = devices_->list_vifs(domid);
+  if (!vifs) return;
+  for (const auto& v : *vifs) {
+    if (v.devid != devid) continue;
+    std::erase_if(record->second.attached_vifs,
+                  [&](const AttachedVif& kept) { return kept.devid == devid; });
+    record->second.attached_vifs.push_back(AttachedVif{devid, v.mac, v.bridge, backend});
+    if (auto saved = save_record(record->second); !saved) {
+      log_.warning("domain " + record->second.name + ": " + saved.error().message);
+    }
+  }
+}
+
+void Xend::reattach_vifs(const DomainRecord& record, const std::optional<std::string>& backend) {
+  if (!devices_) return;
+  for (const AttachedVif& kept : record.attached_vifs) {
+    if (backend && kept.backend != *backend) continue;
+    devices::VifSpec spec;
+    spec.mac = kept.mac;
+    spec.bridge = kept.bridge;
+    spec.devid = kept.devid;
+    const std::string shown = "vif " + std::to_string(kept.devid);
+    auto backend_id = vif_backend(kept.backend.empty() ? std::nullopt
+                                                       : std::optional<std::string>(kept.backend),
+                                  record.domid);
+    if (!backend_id) {
+      log_.warning("domain " + record.name + ": " + shown + " not offered again: " +
+                   backend_id.error().message);
+      continue;
+    }
+    spec.backend = *backend_id;
+    if (auto attached = devices_->attach_vif(record.domid, spec)) {
+      log_.info("domain " + record.name + ": " + shown + " offered again (mac " + kept.mac + ")");
+    } else {
+      log_.warning("domain " + record.name + ": " + shown + " not offered again: " +
+                   attached.error().message);
+    }
+  }
 }
 
 RpcResult Xend::network_list(const Json& params) {
@@ -135,6 +179,7 @@ RpcResult Xend::network_attach(const Json& params) {
   spec.backend = *backend;
   auto devid = devices_->attach_vif(domain->domid, spec);
   if (!devid) return rpc::fail("Cannot attach network interface: " + devid.error().message);
+  remember_vif(domain->domid, *devid, backend_text.value_or(""));
   log_.info("domain " + domain->name + ": network interface " + std::to_string(*devid) +
             " attached");
   return Json{{"domid", domain->domid}, {"devid", *devid}};
@@ -153,6 +198,11 @@ RpcResult Xend::network_detach(const Json& params) {
   auto detached = devices_->detach_vif(domain->domid, *devid,
                                        force ? std::chrono::milliseconds{0} : kVifDetachWait);
   if (!detached) return rpc::fail("Cannot detach network interface: " + detached.error().message);
+  if (auto record = running_.find(domain->domid); record != running_.end()) {
+    std::erase_if(record->second.attached_vifs,
+                  [&](const AttachedVif& kept) { return kept.devid == *devid; });
+    (void)save_record(record->second);
+  }
   return Json{{"domid", domain->domid}, {"devid", *devid}};
 }
 

@@ -349,12 +349,15 @@ void rescan() {
   // client, which lost this backend meanwhile, joins it again.
   for (Client& c : g_clients) {
     if (c.phase == Phase::free || xenbus::read_state(c.dir) != XenbusState::initialising) continue;
-    const Client old = c;
+    const abi::domid_t front = c.front;
+    const std::uint32_t devid = c.devid;
+    char dir[kPathMax];
+    copy_text(dir, sizeof dir, c.dir);
     release(c, /*directory_gone=*/true);
-    c.front = old.front;
-    c.devid = old.devid;
+    c.front = front;
+    c.devid = devid;
     c.seen = true;
-    copy_text(c.dir, sizeof c.dir, old.dir);
+    copy_text(c.dir, sizeof c.dir, dir);
     set_up(c);
   }
 }

@@ -417,6 +417,24 @@ void rescan_vifs() {
   for (ClientVif& v : g_vifs) {
     if (v.phase != VifPhase::free && !v.seen) release_vif(v);
   }
+  // A vif whose state is Initialising again was written again by the
+  // toolstack (a new xend, whose store is new): it starts over, and the
+  // client, which lost this backend meanwhile, joins it again.
+  for (ClientVif& v : g_vifs) {
+    if (v.phase == VifPhase::free || xenbus::read_state(v.dir) != XenbusState::initialising) {
+      continue;
+    }
+    const abi::domid_t front = v.front;
+    const std::uint32_t devid = v.devid;
+    char dir[kDirMax];
+    detail::copy_text(dir, sizeof dir, v.dir);
+    release_vif(v);
+    v.front = front;
+    v.devid = devid;
+    v.seen = true;
+    detail::copy_text(v.dir, sizeof v.dir, dir);
+    set_up_vif(v);
+  }
 }
 
 // Frontend state changes: connect vifs that are ready, let go of those

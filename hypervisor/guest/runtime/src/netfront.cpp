@@ -112,8 +112,8 @@ bool post_rx(Vif& v, std::uint32_t i) {
 }
 
 // Ends every grant made so far (bounded: a page the backend still maps
-// stays granted) and forgets the vif.
-void undo(Vif& v) {
+// stays granted).
+void end_grants(Vif& v) {
   const std::uint64_t deadline = now_ns() + 2'000'000'000ull;
   abi::grant_ref_t refs[kFrames];
   std::uint32_t count = 0;
@@ -130,6 +130,12 @@ void undo(Vif& v) {
       wait_until(static_cast<std::int64_t>(now_ns() + 10'000'000), false);
     }
   }
+  v.grants_made = 0;
+}
+
+// Ends the grants and the channel and forgets the vif.
+void undo(Vif& v) {
+  end_grants(v);
   if (v.info.port != 0) (void)evtchn::close(v.info.port);
   v.used = false;
   v.connected = false;
@@ -141,6 +147,106 @@ int grant(Vif& v, std::uint32_t frame, bool readonly, abi::grant_ref_t* out) {
   *out = static_cast<abi::grant_ref_t>(ref);
   ++v.grants_made;
   return 0;
+}
+
+// Grants both rings (writable), the tx pool (read-only) and the rx pool
+// (writable) to the backend, then takes the ring addresses again (a grant
+// maps a page over the frame). 0 or -errno (the grants made are counted).
+int grant_all(Vif& v) {
+  int rc = grant(v, v.first_frame, false, &v.info.tx_ring_ref);
+  if (rc == 0) rc = grant(v, v.first_frame + 1, false, &v.info.rx_ring_ref);
+  for (std::uint32_t i = 0; rc == 0 && i < kTxPoolPages; ++i)
+    rc = grant(v, tx_frame(v, i), true, &v.tx_ref[i]);
+  for (std::uint32_t i = 0; rc == 0 && i < kRxPoolPages; ++i)
+    rc = grant(v, rx_frame(v, i), false, &v.rx_ref[i]);
+  // SAFETY: frames of this guest, page aligned; each ring fits in a page.
+  v.tx_shared = reinterpret_cast<abi::io::NetifTxSharedRing*>(frame_bytes(v.first_frame));
+  v.rx_shared = reinterpret_cast<abi::io::NetifRxSharedRing*>(frame_bytes(v.first_frame + 1));
+  return rc;
+}
+
+// Publishes the rings and the channel, Initialised, then waits for the
+// backend's Connected. 0 or -errno.
+int handshake(Vif& v, std::int64_t timeout_ns) {
+  int rc = xenbus::write_node_u64(v.frontend_dir, "tx-ring-ref", v.info.tx_ring_ref);
+  if (rc == 0) rc = xenbus::write_node_u64(v.frontend_dir, "rx-ring-ref", v.info.rx_ring_ref);
+  if (rc == 0) rc = xenbus::write_node_u64(v.frontend_dir, "event-channel", v.info.port);
+  if (rc == 0) rc = xenbus::write_node_u64(v.frontend_dir, "feature-persistent", 1);
+  if (rc == 0) rc = xenbus::switch_state(v.frontend_dir, XenbusState::initialised);
+  if (rc == 0) rc = xenbus::wait_for_state(v.backend_dir, XenbusState::connected, timeout_ns);
+  return rc;
+}
+
+// The handshake again with a backend waiting in InitWait (see "Losing the
+// backend" in netfront.hpp).
+int rejoin(Vif& v, abi::domid_t backend, std::int64_t deadline_ns) {
+  if (backend != abi::kDomain0 || backend != v.info.backend) {
+    // Grants name their grantee's very instance: a guest backend started
+    // again, or another one, needs new ones.
+    end_grants(v);
+    v.info.backend = backend;
+    if (const int rc = grant_all(v); rc != 0) return rc;
+  }
+  if (v.info.port != 0) (void)evtchn::close(v.info.port);
+  v.info.port = 0;
+  const std::int64_t port = evtchn::alloc_unbound(backend);
+  if (port < 0) return static_cast<int>(port);
+  v.info.port = static_cast<abi::evtchn_port_t>(port);
+  v.tx_shared->init();
+  v.rx_shared->init();
+  v.tx = abi::io::NetifTxFrontRing(v.tx_shared);
+  v.rx = abi::io::NetifRxFrontRing(v.rx_shared);
+  for (std::uint32_t i = 0; i < kTxPoolPages; ++i) v.tx_busy[i] = false;
+  for (std::uint32_t i = 0; i < kRxPoolPages; ++i) (void)post_rx(v, i);
+  const auto now = static_cast<std::int64_t>(now_ns());
+  if (deadline_ns <= now) return -sys::kETIMEDOUT;
+  if (const int rc = handshake(v, deadline_ns - now); rc != 0) return rc;
+  pump_notifications();
+  (void)xenbus::switch_state(v.frontend_dir, XenbusState::connected);
+  v.connected = true;
+  v.info.lost = false;
+  ++v.info.reconnects;
+  return 0;
+}
+
+// The vif's backend went away: waits (until `deadline_ns`, at most
+// kReconnectWaitNs) for a backend to take it up again and rejoins it. 0
+// when connected again, else -ENOTCONN.
+int reconnect(Vif& v, std::int64_t deadline_ns) {
+  v.connected = false;
+  v.info.lost = true;
+  const auto start = static_cast<std::int64_t>(now_ns());
+  const std::int64_t limit = deadline_ns < start + detail::kReconnectWaitNs
+                                 ? deadline_ns
+                                 : start + detail::kReconnectWaitNs;
+  char backend_dir[sizeof v.backend_dir];
+  for (;;) {
+    abi::domid_t backend = 0;
+    const detail::BackendSeen seen =
+        detail::look_for_backend(v.frontend_dir, &backend, backend_dir, sizeof backend_dir);
+    if (seen == detail::BackendSeen::ended) {
+      v.info.lost = false;
+      return -kENOTCONN;
+    }
+    if (seen == detail::BackendSeen::ready) {
+      __builtin_memcpy(v.backend_dir, backend_dir, length_of(backend_dir) + 1);
+      if (rejoin(v, backend, limit) == 0) return 0;
+    }
+    const auto now = static_cast<std::int64_t>(now_ns());
+    if (now >= limit) return -kENOTCONN;
+    const std::int64_t step =
+        limit - now < detail::kReconnectPollNs ? limit - now : detail::kReconnectPollNs;
+    detail::frontend_wait(step, &g_notification, g_handler);
+  }
+}
+
+// A call on a vif that is not connected: a lost one first tries to get its
+// backend back (within timeout_ns; negative: kReconnectWaitNs).
+int ensure_connected(Vif& v, std::int64_t timeout_ns) {
+  if (v.connected) return 0;
+  if (!v.info.lost || timeout_ns == 0) return -kENOTCONN;
+  const auto now = static_cast<std::int64_t>(now_ns());
+  return reconnect(v, timeout_ns < 0 ? now + detail::kReconnectWaitNs : now + timeout_ns);
 }
 
 }  // namespace
@@ -213,20 +319,11 @@ int connect(std::uint32_t devid, std::int64_t timeout_ns) {
   v.tx_shared->init();
   v.rx_shared->init();
 
-  rc = grant(v, v.first_frame, false, &v.info.tx_ring_ref);
-  if (rc == 0) rc = grant(v, v.first_frame + 1, false, &v.info.rx_ring_ref);
-  for (std::uint32_t i = 0; rc == 0 && i < kTxPoolPages; ++i)
-    rc = grant(v, tx_frame(v, i), true, &v.tx_ref[i]);
-  for (std::uint32_t i = 0; rc == 0 && i < kRxPoolPages; ++i)
-    rc = grant(v, rx_frame(v, i), false, &v.rx_ref[i]);
+  rc = grant_all(v);
   if (rc != 0) {
     undo(v);
     return rc;
   }
-  // A grant maps a page over the frame: take the addresses again.
-  // SAFETY: as above.
-  v.tx_shared = reinterpret_cast<abi::io::NetifTxSharedRing*>(frame_bytes(v.first_frame));
-  v.rx_shared = reinterpret_cast<abi::io::NetifRxSharedRing*>(frame_bytes(v.first_frame + 1));
   v.tx = abi::io::NetifTxFrontRing(v.tx_shared);
   v.rx = abi::io::NetifRxFrontRing(v.rx_shared);
 
@@ -240,12 +337,7 @@ int connect(std::uint32_t devid, std::int64_t timeout_ns) {
   for (std::uint32_t i = 0; i < kRxPoolPages; ++i)
     (void)post_rx(v, i);
 
-  rc = xenbus::write_node_u64(v.frontend_dir, "tx-ring-ref", v.info.tx_ring_ref);
-  if (rc == 0) rc = xenbus::write_node_u64(v.frontend_dir, "rx-ring-ref", v.info.rx_ring_ref);
-  if (rc == 0) rc = xenbus::write_node_u64(v.frontend_dir, "event-channel", v.info.port);
-  if (rc == 0) rc = xenbus::write_node_u64(v.frontend_dir, "feature-persistent", 1);
-  if (rc == 0) rc = xenbus::switch_state(v.frontend_dir, XenbusState::initialised);
-  if (rc == 0) rc = xenbus::wait_for_state(v.backend_dir, XenbusState::connected, timeout_ns);
+  rc = handshake(v, timeout_ns);
   if (rc != 0) {
     (void)xenbus::switch_state(v.frontend_dir, XenbusState::closed);
     undo(v);
@@ -300,8 +392,8 @@ std::uint32_t reap_tx(int vif) {
 int send(int vif, const void* frame, std::size_t length, std::int64_t timeout_ns) {
   Vif* v = vif_at(vif);
   if (v == nullptr) return -kENODEV;
-  if (!v->connected) return -kENOTCONN;
   if (length < abi::io::kNetifMinFrame || length > abi::io::kNetifMaxFrame) return -sys::kEINVAL;
+  if (const int rc = ensure_connected(*v, timeout_ns); rc != 0) return rc;
   const std::int64_t deadline = static_cast<std::int64_t>(now_ns()) + timeout_ns;
   // The backend going away ends the wait; its state is read once a second
   // at most (a store round trip per wake-up would slow the backend that is
@@ -328,7 +420,10 @@ int send(int vif, const void* frame, std::size_t length, std::int64_t timeout_ns
     if (timeout_ns <= 0 || now >= deadline) return -sys::kEAGAIN;
     if (now >= next_check) {
       next_check = now + kBackendCheckNs;
-      if (xenbus::read_state(v->backend_dir) != XenbusState::connected) return -kENOTCONN;
+      if (xenbus::read_state(v->backend_dir) != XenbusState::connected) {
+        if (reconnect(*v, deadline) != 0) return -kENOTCONN;
+        continue;
+      }
     }
     wait_until(deadline, false);
   }
@@ -337,7 +432,7 @@ int send(int vif, const void* frame, std::size_t length, std::int64_t timeout_ns
 std::int64_t receive(int vif, void* out, std::size_t capacity, std::int64_t timeout_ns) {
   Vif* v = vif_at(vif);
   if (v == nullptr) return -kENODEV;
-  if (!v->connected) return -kENOTCONN;
+  if (const int rc = ensure_connected(*v, timeout_ns); rc != 0) return rc;
   const bool forever = timeout_ns < 0;
   const std::int64_t deadline = static_cast<std::int64_t>(now_ns()) + (forever ? 0 : timeout_ns);
   std::uint32_t idle_checks = 0;
@@ -376,8 +471,12 @@ std::int64_t receive(int vif, void* out, std::size_t capacity, std::int64_t time
     // The backend going away ends the wait (checked now and then: a store
     // round trip per wake-up would cost more than the frames).
     if (++idle_checks % 64 == 0 &&
-        xenbus::read_state(v->backend_dir) != XenbusState::connected)
-      return -kENOTCONN;
+        xenbus::read_state(v->backend_dir) != XenbusState::connected) {
+      const std::int64_t limit =
+          forever ? static_cast<std::int64_t>(now_ns()) + detail::kReconnectWaitNs : deadline;
+      if (reconnect(*v, limit) != 0) return -kENOTCONN;
+      continue;
+    }
     wait_until(deadline, forever);
   }
 }

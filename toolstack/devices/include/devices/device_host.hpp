@@ -50,6 +50,10 @@ struct VifSpec {
   std::string mac;                  // "" : one is generated (00:16:3e:xx:xx:xx)
   std::string bridge = "xenbr0";
   abi::domid_t backend = abi::kDomain0;
+  // The device id, when a vif is offered again (xend restarted, its driver
+  // domain started again): the frontend keeps its directory. Otherwise the
+  // lowest free one.
+  std::optional<std::uint32_t> devid;
 };
 
 enum class DeviceState : std::uint8_t { initialising, init_wait, initialised, connected, closing, closed, unknown };

@@ -58,6 +58,14 @@ struct ManagedPolicy {
 
 // A domain xend started (or restored), as recorded under
 // var/lib/xend/domains/running/<domid>.json so a restarted xend knows it.
+// A vif attached to a running domain, as offered again later.
+struct AttachedVif {
+  std::uint32_t devid = 0;
+  std::string mac;
+  std::string bridge;
+  std::string backend;  // as the configuration or xm named it ("" : Domain-0)
+};
+
 struct DomainRecord {
   std::uint16_t domid = 0;
   std::string name;
@@ -69,6 +77,9 @@ struct DomainRecord {
   // ("file:/abs,xvda,w,backend=vio"): what a later xend, or a driver
   // domain started again, offers the domain again (reattach_disks).
   std::vector<std::string> attached_disks;
+  // The same for vifs (the configuration's, then network-attach and
+  // network-detach), with the device id and MAC they got.
+  std::vector<AttachedVif> attached_vifs;
   std::string created_at;    // ISO 8601
   bool managed = false;
   // The guest's console and xenstore ports (0: no devices), so that a later
@@ -187,9 +198,14 @@ class Xend {
   // domain named `backend` (it started again). The checks of an attach run
   // again; a disk still attached, or refused now, is left out (logged).
   void reattach_disks(const DomainRecord& record, const std::optional<std::string>& backend);
-  // A domain named `name` started: the clients whose disks it serves get
-  // them again.
+  // The same for the domain's vifs (same device ids and MACs).
+  void reattach_vifs(const DomainRecord& record, const std::optional<std::string>& backend);
+  // A domain named `name` started: the clients whose disks and vifs it
+  // serves get them again.
   void reattach_clients_of(const std::string& name);
+  // Keeps a vif just attached in the domain's record (its MAC as the device
+  // host chose it).
+  void remember_vif(abi::domid_t domid, std::uint32_t devid, const std::string& backend);
   RpcResult console_path(const Json& params);
   // Domain-0's view of xenstore (xm xenstore-ls / -read / -write).
   RpcResult xenstore_ls(const Json& params);

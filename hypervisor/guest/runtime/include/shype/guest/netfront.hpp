@@ -18,6 +18,18 @@
 // The backend is not trusted: responses whose id names no request in
 // flight, and rx lengths beyond a frame, are ignored and counted.
 //
+// Losing the backend: while a call waits, the backend's state is read now
+// and then. A backend that is no longer Connected (its driver domain died,
+// xend restarted and its store is new) makes the vif lost: the call waits
+// (up to 10 s within its own timeout) for the toolstack to offer the vif
+// again, possibly from a new backend domain (`backend`, `backend-id` are
+// read again), and rejoins it: new grants if the backend domain is a guest
+// or changed, a new event channel, both rings initialised again, every rx
+// page posted again. Frames in flight are lost (the network may lose
+// frames). A vif that does not come back fails the call with -ENOTCONN
+// (info()->lost stays true and the next call waits again); a backend in
+// Closing (a detach) or Closed with an `error` ends the vif for good.
+//
 // Freestanding, no heap: at most kMaxVifs vifs, state in static storage.
 // Single-threaded like the rest of the runtime. Errors are -errno:
 // -ENODEV no devices / no such vif, -ENOTCONN not connected or the backend
@@ -51,6 +63,8 @@ struct VifInfo {
   std::uint64_t rx_frames = 0;        // received
   std::uint64_t rx_errors = 0;        // rx responses with an error status
   std::uint64_t bogus_responses = 0;  // ignored: unknown ids, bad lengths
+  std::uint64_t reconnects = 0;       // times a lost backend was joined again
+  bool lost = false;                  // the backend went away; rejoined when one returns
 };
 
 // The device ids under device/vif. Returns how many (at most `capacity` are
