@@ -300,12 +300,7 @@ TEST_F(XmBlock, DiskSurvivesXendRestart) {
   int restarts = 0;
   for (const bool killed : {false, true}) {
     SCOPED_TRACE(killed ? "xend killed" : "xend stopped");
-    if (killed) {
-      kill_xend();
-      ASSERT_NO_FATAL_FAILURE(start_xend());
-    } else {
-      ASSERT_NO_FATAL_FAILURE(restart_xend());
-    }
+    ASSERT_NO_FATAL_FAILURE(restart_xend(killed));
     ++restarts;
     EXPECT_TRUE(console_shows("blk1", "disk xvda: reconnected " + std::to_string(restarts)))
         << slurp(console_log("blk1"));

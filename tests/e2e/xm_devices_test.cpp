@@ -298,12 +298,7 @@ TEST_F(XmDevices, ConsoleAndStoreSurviveXendRestart) {
   std::size_t probes = 1;
   for (const bool killed : {false, true}) {
     SCOPED_TRACE(killed ? "xend killed" : "xend stopped");
-    if (killed) {
-      kill_xend();
-      ASSERT_NO_FATAL_FAILURE(start_xend());
-    } else {
-      ASSERT_NO_FATAL_FAILURE(restart_xend());
-    }
+    ASSERT_NO_FATAL_FAILURE(restart_xend(killed));
     ASSERT_EQ(domid_of("probe1"), domid);
     ASSERT_TRUE(eventually([&] { return fs::exists(console_socket(domid)); }, 10s));
     const XmResult name = xm({"xenstore-read", home + "/name"});

@@ -397,6 +397,16 @@ class XmTest : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(start_xend());
   }
 
+  // Starts xend again after killing it (SIGKILL) or stopping it (SIGTERM).
+  void restart_xend(bool killed) {
+    if (!killed) {
+      restart_xend();
+      return;
+    }
+    kill_xend();
+    ASSERT_NO_FATAL_FAILURE(start_xend());
+  }
+
   // Stops xend and the hypervisor, then boots both again (a reboot of the
   // machine, as far as the toolstack can tell).
   void restart_hypervisor() {
