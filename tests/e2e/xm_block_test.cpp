@@ -322,5 +322,32 @@ TEST_F(XmBlock, DiskSurvivesXendRestart) {
   destroy("blk1");
 }
 
+// A restored domain's record keeps its disk too: after xm save and xm
+// restore, a restart of xend offers the disk again and the guest's loop
+// goes on.
+TEST_F(XmBlock, RestoredDomainKeepsItsDiskAcrossXendRestart) {
+  make_disk(kImageA);
+  label("A-Bank", kImageA);
+  make_config("blk1", "A-Bank", {std::string(kImageA) + ",xvda,w"},
+              "mode=loop write=1 seconds=600");
+  ASSERT_EQ(create("blk1").exit_code, 0);
+  ASSERT_TRUE(console_shows("blk1", "disk xvda: loop ok")) << slurp(console_log("blk1"));
+  XmResult r = xm({"save", "blk1", "blk1.chk"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  r = xm({"restore", "blk1.chk"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(eventually([&] { return count_of(slurp(console_log("blk1")), "disk xvda: loop ok") == 2; },
+                         30s, 100ms))
+      << slurp(console_log("blk1"));
+  ASSERT_NO_FATAL_FAILURE(restart_xend(true));
+  EXPECT_TRUE(console_shows("blk1", "disk xvda: reconnected 1")) << slurp(console_log("blk1"));
+  const auto rows = block_list("blk1");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].value("backend_state", 0u), 4u);
+  const std::string log = slurp(console_log("blk1"));
+  EXPECT_EQ(log.find("loop error"), std::string::npos) << log;
+  destroy("blk1");
+}
+
 }  // namespace
 }  // namespace shype::testing

@@ -141,18 +141,8 @@ RpcResult Xend::restore_image(int image_fd, const xc::SaveImageInfo& image_info,
     return rpc::fail("Restoring from " + file + " failed: " + e.to_string());
   }
   const Json restored_config = record.value("config", Json::object());
-  if (auto attached = attach_devices(*domid, info->name, restored_config); !attached) {
-    (void)hv_->destroy_domain(*domid);
-    release_devices(*domid);
-    return rpc::fail("Restoring from " + file + " failed: " + attached.error().message);
-  }
-  if (!paused) {
-    if (auto resumed = hv_->unpause_domain(*domid); !resumed) {
-      (void)hv_->destroy_domain(*domid);
-      release_devices(*domid);
-      return rpc::fail("Restoring from " + file + " failed: " + resumed.error().to_string());
-    }
-  }
+  // Known before its devices are attached, so that its record keeps them
+  // (attached_disks, attached_vifs) for a later xend.
   if (record.contains("config")) {
     DomainRecord r;
     r.domid = *domid;
@@ -161,8 +151,28 @@ RpcResult Xend::restore_image(int image_fd, const xc::SaveImageInfo& image_info,
     r.config_file = record.value("config_file", std::string());
     r.disks = record.value("disks", std::vector<std::string>{});
     r.managed = record.value("managed", false);
-    remember_device_ports(r);
-    if (auto saved = save_record(r); saved) running_[*domid] = std::move(r);
+    running_[*domid] = std::move(r);
+  }
+  const auto undo = [&] {
+    (void)hv_->destroy_domain(*domid);
+    release_devices(*domid);
+    drop_record(*domid);
+  };
+  if (auto attached = attach_devices(*domid, info->name, restored_config); !attached) {
+    undo();
+    return rpc::fail("Restoring from " + file + " failed: " + attached.error().message);
+  }
+  if (!paused) {
+    if (auto resumed = hv_->unpause_domain(*domid); !resumed) {
+      undo();
+      return rpc::fail("Restoring from " + file + " failed: " + resumed.error().to_string());
+    }
+  }
+  if (const auto r = running_.find(*domid); r != running_.end()) {
+    remember_device_ports(r->second);
+    if (auto saved = save_record(r->second); !saved) {
+      log_.warning("domain " + info->name + ": " + saved.error().message);
+    }
   }
   log_.info("restored domain " + info->name + " (" + std::to_string(*domid) + ") from " + file +
             " with label " + label);
