@@ -438,10 +438,6 @@ void release(Disk& d, std::uint32_t granted_pages) {
 
 // ---- Reconnecting ----------------------------------------------------------
 
-using detail::BackendSeen;
-using detail::kReconnectPollNs;
-using detail::kReconnectWaitNs;
-
 // Grants name their grantee domain (the very instance of it): a backend in
 // another domain, or in a driver domain started again, gets new ones. The
 // old ones end first (a frame has one grant at a time); the dead backend's
@@ -532,27 +528,12 @@ int rejoin(Disk& d, abi::domid_t backend, std::int64_t deadline_ns) {
 int reconnect(Disk& d, std::int64_t deadline_ns) {
   d.connected = false;
   d.lost = true;
-  const auto start = static_cast<std::int64_t>(now_ns());
-  const std::int64_t limit =
-      deadline_ns < start + kReconnectWaitNs ? deadline_ns : start + kReconnectWaitNs;
-  char backend_dir[sizeof d.backend_dir];
-  for (;;) {
-    abi::domid_t backend = 0;
-    const BackendSeen seen =
-        detail::look_for_backend(d.dir, &backend, backend_dir, sizeof backend_dir);
-    if (seen == BackendSeen::ended) {
-      d.lost = false;
-      return -kENOTCONN;
-    }
-    if (seen == BackendSeen::ready) {
-      copy_text(d.backend_dir, sizeof d.backend_dir, backend_dir);
-      if (rejoin(d, backend, limit) == 0) return 0;
-    }
-    const auto now = static_cast<std::int64_t>(now_ns());
-    if (now >= limit) return -kENOTCONN;
-    const std::int64_t step = limit - now < kReconnectPollNs ? limit - now : kReconnectPollNs;
-    detail::frontend_wait(step, &g_notification, g_handler);
-  }
+  bool ended = false;
+  const int rc = detail::wait_for_backend(
+      d.dir, d.backend_dir, sizeof d.backend_dir, deadline_ns, &ended, &g_notification, g_handler,
+      [&d](abi::domid_t backend, std::int64_t limit) { return rejoin(d, backend, limit); });
+  if (ended) d.lost = false;
+  return rc;
 }
 
 // A call on a disk that is not connected: a lost one first tries to get

@@ -82,4 +82,33 @@ inline BackendSeen look_for_backend(const char* frontend_dir, abi::domid_t* back
   }
 }
 
+// A frontend whose backend went away: looks for a backend every
+// kReconnectPollNs until `deadline_ns` (at most kReconnectWaitNs from now).
+// Each time one waits in InitWait, its directory goes to `backend_dir` and
+// `rejoin(backend, limit)` walks the handshake again (0: joined). Returns 0
+// once joined; -ENOTCONN when the device ended (*ended set: a detach or a
+// refusal) or no backend joined in time.
+template <typename Rejoin>
+int wait_for_backend(const char* frontend_dir, char* backend_dir, std::size_t capacity,
+                     std::int64_t deadline_ns, bool* ended, Notification* scratch,
+                     FrontendHandler handler, Rejoin rejoin) {
+  *ended = false;
+  const auto start = static_cast<std::int64_t>(now_ns());
+  const std::int64_t limit =
+      deadline_ns < start + kReconnectWaitNs ? deadline_ns : start + kReconnectWaitNs;
+  for (;;) {
+    abi::domid_t backend = 0;
+    const BackendSeen seen = look_for_backend(frontend_dir, &backend, backend_dir, capacity);
+    if (seen == BackendSeen::ended) {
+      *ended = true;
+      return -sys::kENOTCONN;
+    }
+    if (seen == BackendSeen::ready && rejoin(backend, limit) == 0) return 0;
+    const auto now = static_cast<std::int64_t>(now_ns());
+    if (now >= limit) return -sys::kENOTCONN;
+    frontend_wait(limit - now < kReconnectPollNs ? limit - now : kReconnectPollNs, scratch,
+                  handler);
+  }
+}
+
 }  // namespace shype::guest::detail

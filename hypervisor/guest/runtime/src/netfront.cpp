@@ -215,29 +215,13 @@ int rejoin(Vif& v, abi::domid_t backend, std::int64_t deadline_ns) {
 int reconnect(Vif& v, std::int64_t deadline_ns) {
   v.connected = false;
   v.info.lost = true;
-  const auto start = static_cast<std::int64_t>(now_ns());
-  const std::int64_t limit = deadline_ns < start + detail::kReconnectWaitNs
-                                 ? deadline_ns
-                                 : start + detail::kReconnectWaitNs;
-  char backend_dir[sizeof v.backend_dir];
-  for (;;) {
-    abi::domid_t backend = 0;
-    const detail::BackendSeen seen =
-        detail::look_for_backend(v.frontend_dir, &backend, backend_dir, sizeof backend_dir);
-    if (seen == detail::BackendSeen::ended) {
-      v.info.lost = false;
-      return -kENOTCONN;
-    }
-    if (seen == detail::BackendSeen::ready) {
-      __builtin_memcpy(v.backend_dir, backend_dir, length_of(backend_dir) + 1);
-      if (rejoin(v, backend, limit) == 0) return 0;
-    }
-    const auto now = static_cast<std::int64_t>(now_ns());
-    if (now >= limit) return -kENOTCONN;
-    const std::int64_t step =
-        limit - now < detail::kReconnectPollNs ? limit - now : detail::kReconnectPollNs;
-    detail::frontend_wait(step, &g_notification, g_handler);
-  }
+  bool ended = false;
+  const int rc = detail::wait_for_backend(
+      v.frontend_dir, v.backend_dir, sizeof v.backend_dir, deadline_ns, &ended, &g_notification,
+      g_handler,
+      [&v](abi::domid_t backend, std::int64_t limit) { return rejoin(v, backend, limit); });
+  if (ended) v.info.lost = false;
+  return rc;
 }
 
 // A call on a vif that is not connected: a lost one first tries to get its
