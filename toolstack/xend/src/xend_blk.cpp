@@ -182,7 +182,11 @@ void Xend::reattach_disks(const DomainRecord& record, const std::optional<std::s
   const bool labeled = domain_labeled(record.domid, info->ssidref);
   for (const std::string& text : record.attached_disks) {
     auto entry = xmconfig::parse_disk_spec(text);
-    if (!entry) continue;
+    if (!entry) {
+      log_.warning("domain " + record.name + ": recorded disk '" + text +
+                   "' is not a disk entry (" + entry.error().to_string() + "); not offered again");
+      continue;
+    }
     if (backend && entry->backend != backend) continue;
     auto attached = attach_disk_entry(record.domid, *entry, "/", info->ssidref, labeled);
     if (attached) {
