@@ -123,12 +123,18 @@ Json vifs_json(const std::vector<AttachedVif>& vifs) {
   return out;
 }
 
+// A damaged entry is left out (that vif is not offered again); the rest of
+// the record stands.
 std::vector<AttachedVif> vifs_from_json(const Json& j) {
   std::vector<AttachedVif> vifs;
   if (!j.is_array()) return vifs;
   for (const auto& v : j) {
-    vifs.push_back(AttachedVif{v.value("devid", 0u), v.value("mac", std::string()),
-                               v.value("bridge", std::string()), v.value("backend", std::string())});
+    try {
+      vifs.push_back(AttachedVif{v.at("devid").get<std::uint32_t>(), v.value("mac", std::string()),
+                                 v.value("bridge", std::string()),
+                                 v.value("backend", std::string())});
+    } catch (const Json::exception&) {
+    }
   }
   return vifs;
 }
