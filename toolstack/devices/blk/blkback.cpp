@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@
 #include <utility>
 
 #include "device_dirs.hpp"
+#include "devices/answer_pacing.hpp"
 #include "devices/backend_driver.hpp"
 #include "devices/blkif_request.hpp"
 #include "resources/root_fs.hpp"
@@ -65,10 +67,8 @@ constexpr std::uint32_t kRequestsPerTurn = 4 * BlkifSharedRing::kSlots;
 // Requests done in one go (one preadv/pwritev per contiguous run) before
 // their responses are published and the frontend notified: half a ring
 // (16 x 11 pages = 704 KiB), so that a frontend that keeps the ring full
-// refills one half while the other is served. (Answering every 8 requests
-// instead woke the frontend twice as often; on a machine where the frontend
-// is woken on the backend's CPU each wake-up stops the backend's copy.)
-constexpr std::size_t kBatch = BlkifSharedRing::kSlots / 2;
+// refills one half while the other is served; a whole ring when those
+// answers keep handing the backend's CPU to the frontend (AnswerPacing).
 // more_soon(): pauses (about 20 ns each on x86-64) spent watching the ring.
 constexpr std::uint32_t kSpinPauses = 1280;
 // Log lines about one device's bad requests (the counters keep the rest).
@@ -321,11 +321,11 @@ class BlkDevice {
       BlkifRequest request{};
       while (ring_.take_request(&request)) {
         accept(request);
-        if (batch_size_ == kBatch) {
+        if (batch_size_ == pacing_.batch()) {
           // Answer this part now, so that the frontend refills the ring
           // while the next part is read or written.
           run_batch();
-          if (ring_.push_responses()) (void)xc::Connection::notify_doorbell(channel_->peer.get());
+          if (ring_.push_responses()) answer_mid_ring();
         }
         if (++served >= kRequestsPerTurn) break;
       }
@@ -342,9 +342,33 @@ class BlkDevice {
       if (!ring_.final_check_for_requests() && !more_soon()) break;
     }
     // One notification for everything answered in this turn.
-    if (ring_.push_responses()) (void)xc::Connection::notify_doorbell(channel_->peer.get());
+    if (ring_.push_responses()) {
+      (void)xc::Connection::notify_doorbell(channel_->peer.get());
+      pacing_.answered();
+    }
     // Others get their turn; our own doorbell brings us back.
     if (more) (void)xc::Connection::notify_doorbell(channel_->own.get());
+  }
+
+  // Notifies the frontend in the middle of a serve, and tells the pacing
+  // whether that cost this thread its CPU (its involuntary context switches
+  // went up: the frontend, woken on this CPU, preempted it).
+  void answer_mid_ring() {
+    if (pacing_.whole_ring()) {
+      (void)xc::Connection::notify_doorbell(channel_->peer.get());
+      pacing_.answered();
+      return;
+    }
+    const long before = involuntary_switches();
+    (void)xc::Connection::notify_doorbell(channel_->peer.get());
+    const long after = involuntary_switches();
+    pacing_.answered_mid_ring(before >= 0 && after > before);
+  }
+
+  static long involuntary_switches() {
+    rusage usage{};
+    if (::getrusage(RUSAGE_THREAD, &usage) != 0) return -1;
+    return usage.ru_nivcsw;
   }
 
   // With Domain-0 on CPUs of its own (DeviceLoop::own_cpus), answers what
@@ -546,6 +570,7 @@ class BlkDevice {
   std::unordered_map<abi::grant_ref_t, CachedGrant> grants_;
   BackendStats stats_;
   std::uint32_t logged_errors_ = 0;
+  AnswerPacing pacing_{BlkifSharedRing::kSlots};
   std::array<Pending, BlkifSharedRing::kSlots> batch_{};
   std::size_t batch_size_ = 0;
   std::array<iovec, std::size_t{BlkifSharedRing::kSlots} * abi::io::kBlkifMaxSegments> run_iov_{};
