@@ -349,5 +349,46 @@ TEST_F(XmBlock, RestoredDomainKeepsItsDiskAcrossXendRestart) {
   destroy("blk1");
 }
 
+// xm save keeps the disks the domain has at that moment, and xm restore
+// attaches those rather than its configuration's: a disk hot-plugged before
+// the save is back, one detached before it stays detached.
+TEST_F(XmBlock, RestoreAttachesTheDisksTheDomainHadWhenSaved) {
+  make_disk(kImageA);
+  make_disk(kImageA2);
+  label("A-Bank", kImageA);
+  label("A-Bank", kImageA2);
+  make_config("hot", "A-Bank", {std::string(kImageA) + ",xvda,w"}, "mode=none");
+  ASSERT_EQ(create("hot").exit_code, 0);
+  ASSERT_TRUE(console_shows("hot", "disk xvda: connected")) << slurp(console_log("hot"));
+  XmResult r = xm({"block-attach", "hot", kImageA2, "xvdb", "w"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(console_shows("hot", "disk xvdb: wrote 2048 sectors, read back OK"))
+      << slurp(console_log("hot"));
+  r = xm({"block-detach", "hot", "xvda"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(console_shows("hot", "disk xvda: detached")) << slurp(console_log("hot"));
+
+  r = xm({"save", "hot", "hot.chk"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  r = xm({"restore", "hot.chk"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  // The restored guest starts over and connects the one disk it has.
+  EXPECT_TRUE(eventually(
+      [&] { return count_of(slurp(console_log("hot")), "disk xvdb: connected") == 2; }, 30s,
+      100ms))
+      << slurp(console_log("hot"));
+  const auto rows = block_list("hot");
+  ASSERT_EQ(rows.size(), 1u) << xm({"--json", "block-list", "hot"}).out;
+  EXPECT_EQ(rows[0].value("vdev", std::string()), "xvdb");
+  EXPECT_EQ(rows[0].value("resource", std::string()), kImageA2);
+  EXPECT_TRUE(eventually([&] {
+    const auto now = block_list("hot");
+    return now.size() == 1 && now[0].value("backend_state", 0u) == 4u;
+  }, 10s, 100ms));
+  EXPECT_EQ(count_of(slurp(console_log("hot")), "disk xvda: connected"), 1u)
+      << slurp(console_log("hot"));
+  destroy("hot");
+}
+
 }  // namespace
 }  // namespace shype::testing

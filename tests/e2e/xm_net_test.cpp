@@ -248,5 +248,40 @@ TEST_F(XmNet, VifsSurviveXendRestart) {
   quietly({"destroy", "neta1"});
 }
 
+// xm save keeps the vifs the domain has at that moment, and xm restore
+// attaches those (same device id, MAC and bridge) rather than its
+// configuration's.
+TEST_F(XmNet, RestoreAttachesTheVifsTheDomainHadWhenSaved) {
+  make_config("host", "A-Bank", "ip=10.0.0.1");
+  ASSERT_NO_FATAL_FAILURE(create("host"));
+  ASSERT_TRUE(console_shows("host", "net: serving")) << slurp(console_log("host"));
+  XmResult r = xm({"network-attach", "host", "mac=00:16:3e:aa:bb:cd", "bridge=xenbr1"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  r = xm({"network-detach", "host", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(console_shows("host", "net: vif closed by the backend", 20s))
+      << slurp(console_log("host"));
+
+  r = xm({"save", "host", "host.chk"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  r = xm({"restore", "host.chk"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const auto rows = network_list("host");
+  ASSERT_EQ(rows.size(), 1u) << xm({"--json", "network-list", "host"}).out;
+  EXPECT_EQ(rows[0].value("devid", 99u), 1u);
+  EXPECT_EQ(rows[0].value("mac", std::string()), "00:16:3e:aa:bb:cd");
+  EXPECT_EQ(rows[0].value("bridge", std::string()), "xenbr1");
+  // The restored guest starts over and serves on the vif it has.
+  EXPECT_TRUE(eventually(
+      [&] { return count_of(slurp(console_log("host")), "net: serving") == 2; }, 30s, 100ms))
+      << slurp(console_log("host"));
+  EXPECT_TRUE(eventually([&] {
+    const auto now = network_list("host");
+    return now.size() == 1 && now[0].value("backend_state", 0u) == 4u;
+  }, 10s, 100ms))
+      << xm({"--json", "network-list", "host"}).out;
+  quietly({"destroy", "host"});
+}
+
 }  // namespace
 }  // namespace shype::testing

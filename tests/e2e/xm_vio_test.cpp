@@ -163,12 +163,15 @@ TEST_F(XmVio, RefusedForBBank) {
 // through the new VIO domain.
 TEST_F(XmVio, ClientOutlivesTheDriverDomain) {
   ASSERT_NO_FATAL_FAILURE(start_vio());
+  const std::string first_vio = domid_of("vio");
+  // Named by its id: xend records the driver domain by name, so the VIO
+  // domain started again (with another id) is the disk's backend again.
   make_config("su", "A-Bank.SecurityUnderwriting", kDiskKernel,
-              {std::string(kSuImage) + ",xvda,w,backend=vio"}, "mode=loop write=1 seconds=300");
+              {std::string(kSuImage) + ",xvda,w,backend=" + first_vio},
+              "mode=loop write=1 seconds=300");
   const XmResult su = xm({"create", "su.xm"});
   ASSERT_EQ(su.exit_code, 0) << su;
   ASSERT_TRUE(console_shows("su", "disk xvda: loop ok")) << slurp(console_log("su"));
-  const std::string first_vio = domid_of("vio");
 
   const XmResult destroyed = xm({"destroy", "vio"});
   ASSERT_EQ(destroyed.exit_code, 0) << destroyed;

@@ -113,9 +113,7 @@ int Xend::domain_event_fd() const noexcept { return dom_exc_ ? dom_exc_->doorbel
 
 // --- running-domain records -------------------------------------------------
 
-namespace {
-
-Json vifs_json(const std::vector<AttachedVif>& vifs) {
+Json attached_vifs_json(const std::vector<AttachedVif>& vifs) {
   Json out = Json::array();
   for (const auto& v : vifs) {
     out.push_back({{"devid", v.devid}, {"mac", v.mac}, {"bridge", v.bridge}, {"backend", v.backend}});
@@ -125,7 +123,7 @@ Json vifs_json(const std::vector<AttachedVif>& vifs) {
 
 // A damaged entry is left out (that vif is not offered again); the rest of
 // the record stands.
-std::vector<AttachedVif> vifs_from_json(const Json& j) {
+std::vector<AttachedVif> attached_vifs_from_json(const Json& j) {
   std::vector<AttachedVif> vifs;
   if (!j.is_array()) return vifs;
   for (const auto& v : j) {
@@ -139,12 +137,14 @@ std::vector<AttachedVif> vifs_from_json(const Json& j) {
   return vifs;
 }
 
+namespace {
+
 Json record_json(const DomainRecord& r) {
   return Json{{"domid", r.domid},         {"name", r.name},       {"config_file", r.config_file},
               {"config", r.config},       {"disks", r.disks},     {"created_at", r.created_at},
               {"managed", r.managed},     {"console_port", r.console_port},
               {"store_port", r.store_port}, {"attached_disks", r.attached_disks},
-              {"attached_vifs", vifs_json(r.attached_vifs)}};
+              {"attached_vifs", attached_vifs_json(r.attached_vifs)}};
 }
 
 std::optional<DomainRecord> record_from_json(const Json& j) {
@@ -160,7 +160,7 @@ std::optional<DomainRecord> record_from_json(const Json& j) {
     r.console_port = j.value("console_port", 0u);
     r.store_port = j.value("store_port", 0u);
     r.attached_disks = j.value("attached_disks", std::vector<std::string>{});
-    if (j.contains("attached_vifs")) r.attached_vifs = vifs_from_json(j["attached_vifs"]);
+    if (j.contains("attached_vifs")) r.attached_vifs = attached_vifs_from_json(j["attached_vifs"]);
     return r;
   } catch (const Json::exception&) {
     return std::nullopt;

@@ -131,6 +131,9 @@ rpc::Result<Xend::AttachedDisk> Xend::attach_disk_entry(abi::domid_t domid,
   if (!devid) return rpc::fail(devid.error().message);
   xmconfig::DiskSpec kept = entry;
   kept.uname = access->resource;
+  // By name: a driver domain started again has a new id.
+  kept.backend = std::nullopt;
+  if (const std::string name = backend_name(*backend); !name.empty()) kept.backend = name;
   return AttachedDisk{*devid, access->resource, xmconfig::format_disk_spec(kept)};
 }
 
@@ -175,11 +178,37 @@ acm::Status Xend::attach_config_disks(std::uint16_t domid, const Json& config_js
   return {};
 }
 
+rpc::Result<Xend::AttachedDisk> Xend::offer_recorded_disk(abi::domid_t domid,
+                                                         const std::string& text) {
+  auto entry = xmconfig::parse_disk_spec(text);
+  if (!entry) return rpc::fail("recorded disk '" + text + "' is not a disk entry (" +
+                               entry.error().to_string() + ")");
+  auto info = hv_->domain_info(domid);
+  if (!info) return rpc::fail("cannot ask the hypervisor: " + info.error().to_string());
+  return attach_disk_entry(domid, *entry, "/", info->ssidref, domain_labeled(domid, info->ssidref));
+}
+
+acm::Status Xend::attach_recorded_disks(std::uint16_t domid, const std::vector<std::string>& disks) {
+  if (!devices_) return {};
+  const auto record = running_.find(domid);
+  for (const std::string& text : disks) {
+    auto attached = offer_recorded_disk(domid, text);
+    if (!attached) {
+      return acm::make_error(acm::Errc::invalid_argument,
+                             "disk '" + text + "': " + attached.error().message);
+    }
+    if (record != running_.end()) record->second.attached_disks.push_back(attached->entry);
+  }
+  if (record != running_.end() && !disks.empty()) {
+    if (auto saved = save_record(record->second); !saved) {
+      log_.warning("domain " + record->second.name + ": " + saved.error().message);
+    }
+  }
+  return {};
+}
+
 void Xend::reattach_disks(const DomainRecord& record, const std::optional<std::string>& backend) {
   if (!devices_) return;
-  auto info = hv_->domain_info(record.domid);
-  if (!info) return;
-  const bool labeled = domain_labeled(record.domid, info->ssidref);
   for (const std::string& text : record.attached_disks) {
     auto entry = xmconfig::parse_disk_spec(text);
     if (!entry) {
@@ -188,8 +217,7 @@ void Xend::reattach_disks(const DomainRecord& record, const std::optional<std::s
       continue;
     }
     if (backend && entry->backend != backend) continue;
-    auto attached = attach_disk_entry(record.domid, *entry, "/", info->ssidref, labeled);
-    if (attached) {
+    if (auto attached = offer_recorded_disk(record.domid, text)) {
       log_.info("domain " + record.name + ": disk " + attached->resource + " offered again as " +
                 entry->dev);
     } else {

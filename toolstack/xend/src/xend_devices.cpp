@@ -6,7 +6,7 @@
 namespace shype::xend {
 
 acm::Status Xend::attach_devices(std::uint16_t domid, const std::string& name,
-                                 const Json& config_json) {
+                                 const Json& config_json, const RecordedDevices* recorded) {
   if (auto vtpm = attach_config_vtpm(domid, name, config_json); !vtpm) return vtpm;
   if (!devices_) return {};  // no device host: the hypervisor console only
   if (auto introduced = devices_->introduce_domain(domid, name); !introduced) {
@@ -20,9 +20,19 @@ acm::Status Xend::attach_devices(std::uint16_t domid, const std::string& name,
       log_.warning("domain " + name + ": " + saved.error().to_string());
     }
   }
+  if (recorded != nullptr) {
+    if (auto disks = attach_recorded_disks(domid, recorded->disks); !disks) return disks;
+    return attach_recorded_vifs(domid, recorded->vifs);
+  }
   if (auto disks = attach_config_disks(domid, config_json); !disks) return disks;
   if (auto vifs = attach_config_vifs(domid, config_json); !vifs) return vifs;
   return {};
+}
+
+std::string Xend::backend_name(abi::domid_t backend) const {
+  if (backend == abi::kDomain0) return {};
+  const auto record = running_.find(backend);
+  return record == running_.end() ? std::to_string(backend) : record->second.name;
 }
 
 // The configuration's `disk = [...]`: xend_blk.cpp.

@@ -100,7 +100,7 @@ acm::Status Xend::attach_config_vifs(std::uint16_t domid, const Json& config_jso
     if (!attached) {
       return acm::make_error(attached.error().code, shown + ": " + attached.error().message);
     }
-    remember_vif(domid, *attached, entry.backend.value_or(""));
+    remember_vif(domid, *attached, backend_name(*backend));
   }
   return {};
 }
@@ -121,25 +121,41 @@ void Xend::remember_vif(abi::domid_t domid, std::uint32_t devid, const std::stri
   }
 }
 
+rpc::Result<std::uint32_t> Xend::offer_recorded_vif(abi::domid_t domid, const AttachedVif& vif) {
+  devices::VifSpec spec;
+  spec.mac = vif.mac;
+  spec.bridge = vif.bridge;
+  spec.devid = vif.devid;
+  auto backend = vif_backend(vif.backend.empty() ? std::nullopt
+                                                 : std::optional<std::string>(vif.backend),
+                             domid);
+  if (!backend) return tl::unexpected(backend.error());
+  spec.backend = *backend;
+  auto attached = devices_->attach_vif(domid, spec);
+  if (!attached) return rpc::fail(attached.error().message);
+  return *attached;
+}
+
+acm::Status Xend::attach_recorded_vifs(std::uint16_t domid, const std::vector<AttachedVif>& vifs) {
+  if (!devices_) return {};
+  for (const AttachedVif& kept : vifs) {
+    auto attached = offer_recorded_vif(domid, kept);
+    if (!attached) {
+      return acm::make_error(acm::Errc::invalid_argument, "vif " + std::to_string(kept.devid) +
+                                                              " (mac " + kept.mac +
+                                                              "): " + attached.error().message);
+    }
+    remember_vif(domid, *attached, kept.backend);
+  }
+  return {};
+}
+
 void Xend::reattach_vifs(const DomainRecord& record, const std::optional<std::string>& backend) {
   if (!devices_) return;
   for (const AttachedVif& kept : record.attached_vifs) {
     if (backend && kept.backend != *backend) continue;
-    devices::VifSpec spec;
-    spec.mac = kept.mac;
-    spec.bridge = kept.bridge;
-    spec.devid = kept.devid;
     const std::string shown = "vif " + std::to_string(kept.devid);
-    auto backend_id = vif_backend(kept.backend.empty() ? std::nullopt
-                                                       : std::optional<std::string>(kept.backend),
-                                  record.domid);
-    if (!backend_id) {
-      log_.warning("domain " + record.name + ": " + shown + " not offered again: " +
-                   backend_id.error().message);
-      continue;
-    }
-    spec.backend = *backend_id;
-    if (auto attached = devices_->attach_vif(record.domid, spec)) {
+    if (auto attached = offer_recorded_vif(record.domid, kept)) {
       log_.info("domain " + record.name + ": " + shown + " offered again (mac " + kept.mac + ")");
     } else {
       log_.warning("domain " + record.name + ": " + shown + " not offered again: " +
@@ -179,7 +195,7 @@ RpcResult Xend::network_attach(const Json& params) {
   spec.backend = *backend;
   auto devid = devices_->attach_vif(domain->domid, spec);
   if (!devid) return rpc::fail("Cannot attach network interface: " + devid.error().message);
-  remember_vif(domain->domid, *devid, backend_text.value_or(""));
+  remember_vif(domain->domid, *devid, backend_name(*backend));
   log_.info("domain " + domain->name + ": network interface " + std::to_string(*devid) +
             " attached");
   return Json{{"domid", domain->domid}, {"devid", *devid}};

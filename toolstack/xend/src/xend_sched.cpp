@@ -74,7 +74,10 @@ RpcResult Xend::save_domain(const Json& params) {
     record = {{"config", r->second.config},
               {"config_file", r->second.config_file},
               {"disks", r->second.disks},
-              {"managed", r->second.managed}};
+              {"managed", r->second.managed},
+              // What it has now, hot-plugged included: its restore attaches these.
+              {"attached_disks", r->second.attached_disks},
+              {"attached_vifs", attached_vifs_json(r->second.attached_vifs)}};
   }
   const std::string bytes = record.dump();
   // SAFETY: char and uint8_t have the same size and representation.
@@ -158,7 +161,23 @@ RpcResult Xend::restore_image(int image_fd, const xc::SaveImageInfo& image_info,
     release_devices(*domid);
     drop_record(*domid);
   };
-  if (auto attached = attach_devices(*domid, info->name, restored_config); !attached) {
+  // The devices it had when it was saved; an image from before records
+  // were kept gets its configuration's.
+  std::optional<RecordedDevices> recorded;
+  if (record.contains("attached_disks") || record.contains("attached_vifs")) {
+    recorded.emplace();
+    if (record.contains("attached_disks") && record["attached_disks"].is_array()) {
+      for (const auto& d : record["attached_disks"]) {
+        if (d.is_string()) recorded->disks.push_back(d.get<std::string>());
+      }
+    }
+    if (record.contains("attached_vifs")) {
+      recorded->vifs = attached_vifs_from_json(record["attached_vifs"]);
+    }
+  }
+  if (auto attached = attach_devices(*domid, info->name, restored_config,
+                                     recorded ? &*recorded : nullptr);
+      !attached) {
     undo();
     return rpc::fail("Restoring from " + file + " failed: " + attached.error().message);
   }

@@ -63,8 +63,20 @@ struct AttachedVif {
   std::uint32_t devid = 0;
   std::string mac;
   std::string bridge;
-  std::string backend;  // as the configuration or xm named it ("" : Domain-0)
+  std::string backend;  // the driver domain's name ("" : Domain-0)
 };
+
+// The devices a saved domain had when it was saved (its record's
+// attached_disks and attached_vifs), which its restore attaches instead of
+// its configuration's.
+struct RecordedDevices {
+  std::vector<std::string> disks;
+  std::vector<AttachedVif> vifs;
+};
+
+// AttachedVif lists in records and save images.
+[[nodiscard]] Json attached_vifs_json(const std::vector<AttachedVif>& vifs);
+[[nodiscard]] std::vector<AttachedVif> attached_vifs_from_json(const Json& j);
 
 struct DomainRecord {
   std::uint16_t domid = 0;
@@ -73,9 +85,10 @@ struct DomainRecord {
   Json config;               // xmconfig::to_json of the domain's configuration
   std::vector<std::string> disks;  // canonical resource names, config order
   // The disks attached now (from the configuration, then block-attach and
-  // block-detach), each a `disk` entry naming the canonical resource
-  // ("file:/abs,xvda,w,backend=vio"): what a later xend, or a driver
-  // domain started again, offers the domain again (reattach_disks).
+  // block-detach), each a `disk` entry naming the canonical resource and
+  // the driver domain by name, whatever id it was given by
+  // ("file:/abs,xvda,w,backend=vio"): what a later xend, a driver domain
+  // started again, or a restore of the domain offers it again.
   std::vector<std::string> attached_disks;
   // The same for vifs (the configuration's, then network-attach and
   // network-detach), with the device id and MAC they got.
@@ -181,9 +194,16 @@ class Xend {
                               bool paused, bool managed);
   // --- devices (xend_devices.cpp) ---
   // A new paused domain's devices: console and xenstore (introduce), then
-  // its disks and vifs. On failure the caller destroys the domain.
+  // its disks and vifs: the configuration's, or for a restored domain those
+  // it had when it was saved (`recorded`). On failure the caller destroys
+  // the domain.
   [[nodiscard]] acm::Status attach_devices(std::uint16_t domid, const std::string& name,
-                                           const Json& config_json);
+                                           const Json& config_json,
+                                           const RecordedDevices* recorded = nullptr);
+  [[nodiscard]] acm::Status attach_recorded_disks(std::uint16_t domid,
+                                                  const std::vector<std::string>& disks);
+  [[nodiscard]] acm::Status attach_recorded_vifs(std::uint16_t domid,
+                                                 const std::vector<AttachedVif>& vifs);
   [[nodiscard]] acm::Status attach_config_disks(std::uint16_t domid, const Json& config_json);
   [[nodiscard]] acm::Status attach_config_vifs(std::uint16_t domid, const Json& config_json);
   // The domain is gone or going (destroyed, shut down, crashed, saved).
@@ -239,6 +259,15 @@ class Xend {
                                                             const xmconfig::DiskSpec& entry,
                                                             const std::string& cwd,
                                                             std::uint32_t vm_ssidref, bool labeled);
+  // One recorded disk or vif attached again (the checks of an attach run
+  // again); what it got.
+  [[nodiscard]] rpc::Result<AttachedDisk> offer_recorded_disk(abi::domid_t domid,
+                                                              const std::string& text);
+  [[nodiscard]] rpc::Result<std::uint32_t> offer_recorded_vif(abi::domid_t domid,
+                                                              const AttachedVif& vif);
+  // How a record names a backend domain: "" for Domain-0, else its name
+  // (a restarted driver domain keeps its name, not its id).
+  [[nodiscard]] std::string backend_name(abi::domid_t backend) const;
   // Whether the domain's configuration names a label (a disk of the active
   // policy needs one).
   [[nodiscard]] bool domain_labeled(abi::domid_t domid, std::uint32_t ssidref) const;
