@@ -5,7 +5,8 @@
 // destroy stops it and keeps the binding; the instance keeps its label, so
 // a domain relabeled into another workload does not get it; attaching an
 // instance to a domain of another workload is the policy core's denial
-// (asked of the hypervisor, which audits it); no manager, no domain.
+// (asked of the hypervisor, which audits it); a manager that starts again
+// gets the domain's instance attached again; no manager, no domain.
 #include <nlohmann/json.hpp>
 
 #include "swtpm_process.hpp"
@@ -172,6 +173,43 @@ TEST_F(XmVtpmTest, AttachingAnInstanceOfAnotherWorkloadIsDeniedAndAudited) {
   // An attached instance is not relabeled under its domain's feet.
   EXPECT_EQ(vtpmctl({"label", "cars", "ACM:mytest:AutoCorp"}).exit_code, 1);
   ok({"destroy", "abank"});
+}
+
+// vtpm_managerd stops and starts again under a running domain: its
+// instances come back detached. xend sees the new manager (its socket) and
+// attaches the domain's instance again; with xend itself away meanwhile,
+// the xend that starts next does it when it adopts the domain.
+TEST_F(XmVtpmTest, TheDomainsInstanceIsAttachedAgainAfterAManagerRestart) {
+  ok({"create", "abank.xm"});
+  const int abank = domid("abank");
+  ASSERT_EQ(instance("abank")["domid"], abank);
+
+  int status = manager_.stop();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_NO_FATAL_FAILURE(start_manager());
+  EXPECT_TRUE(eventually([&] { return instance("abank")["domid"] == abank; }, 15s, 100ms))
+      << instance("abank").dump();
+  EXPECT_EQ(instance("abank")["status"], "running");
+
+  stop_xend();
+  status = manager_.stop();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_NO_FATAL_FAILURE(start_manager());
+  EXPECT_TRUE(instance("abank")["domid"].is_null()) << instance("abank").dump();
+  ASSERT_NO_FATAL_FAILURE(start_xend());
+  EXPECT_TRUE(eventually([&] { return instance("abank")["domid"] == abank; }, 15s, 100ms))
+      << instance("abank").dump();
+  const XmResult list = xm({"vtpm-list", "abank"});
+  EXPECT_EQ(list.exit_code, 0) << list;
+  const auto lines = normalized_lines(list.out);
+  ASSERT_EQ(lines.size(), 2u) << list.out;
+  EXPECT_EQ(lines[1], "0 0 3 running " + std::to_string(abank) + " ACM:mytest:A-Bank swtpm:path=" +
+                          (root_ / "run/vtpm/3/tpm.sock").string());
+
+  // Destroying it still stops (saves) the instance.
+  ok({"destroy", "abank"});
+  EXPECT_EQ(instance("abank")["status"], "stopped");
+  EXPECT_TRUE(instance("abank")["domid"].is_null());
 }
 
 TEST_F(XmVtpmTest, NoManagerNoDomain) {

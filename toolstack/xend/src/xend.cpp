@@ -249,6 +249,7 @@ void Xend::tick() {
   }
   if (dom_exc_) (void)xc::Connection::wait_doorbell(dom_exc_->doorbell.get(),
                                                     std::chrono::milliseconds(0));
+  reattach_vtpms_if_manager_restarted();
   auto domains = hv_->list_domains();
   if (!domains) return;
   std::map<std::uint16_t, xc::DomainInfo> live;

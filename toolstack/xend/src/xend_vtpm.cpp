@@ -5,6 +5,8 @@
 // domain to an instance (the manual's allocation rule), gives it the
 // domain's label, starts it and attaches it to the domain, and the policy
 // core (through the hypervisor) decides whether that domain may have it.
+#include <sys/stat.h>
+
 #include <chrono>
 
 #include "acm/ssidref.hpp"
@@ -25,6 +27,44 @@ rpc::Result<rpc::Client> connect_manager(const std::filesystem::path& root) {
   }
   client->set_timeout(kVtpmTimeout);
   return std::move(*client);
+}
+
+// Which manager is listening: its socket's inode and change time (a
+// manager that starts again binds a new socket).
+std::optional<std::tuple<std::uint64_t, std::int64_t, std::int64_t>> manager_identity(
+    const std::filesystem::path& root) {
+  struct stat st {};
+  if (::stat(vtpm_manager_socket(root).c_str(), &st) != 0) return std::nullopt;
+  return std::tuple<std::uint64_t, std::int64_t, std::int64_t>{
+      static_cast<std::uint64_t>(st.st_ino), static_cast<std::int64_t>(st.st_ctim.tv_sec),
+      static_cast<std::int64_t>(st.st_ctim.tv_nsec)};
+}
+
+// The manager's row for `instance`, or null.
+Json instance_row(rpc::Client& manager, std::uint32_t instance) {
+  auto list = manager.call("vtpm.list", Json::object());
+  if (!list) return Json();
+  for (const auto& i : list->value("instances", Json::array())) {
+    if (i.value("instance", 0u) == instance) return i;
+  }
+  return Json();
+}
+
+// Starts `instance` if it is not running and attaches it to `domid`; "" or
+// why not.
+std::string attach_again(rpc::Client& manager, std::uint32_t instance, std::uint16_t domid) {
+  const Json row = instance_row(manager, instance);
+  if (row.is_null()) return "the manager no longer has it";
+  if (row.value("domid", Json()) == domid) return {};
+  const Json ref = {{"ref", instance}};
+  if (row.value("status", std::string()) != "running") {
+    if (auto started = manager.call("vtpm.start", ref); !started) return started.error().message;
+  }
+  if (auto attached = manager.call("vtpm.attach", {{"ref", instance}, {"domid", domid}});
+      !attached) {
+    return attached.error().message;
+  }
+  return {};
 }
 
 }  // namespace
@@ -67,6 +107,7 @@ acm::Status Xend::attach_config_vtpm(std::uint16_t domid, const std::string& nam
     return acm::make_error(acm::Errc::update_rejected, "vtpm: " + attached.error().message);
   }
   vtpm_of_domain_[domid] = instance;
+  vtpm_manager_seen_ = manager_identity(layout_.root);
   log_.info("domain " + name + " (" + std::to_string(domid) + "): vTPM instance " +
             std::to_string(instance) +
             (created->value("existing", false) ? " (its own, kept since an earlier start)" : "") +
@@ -95,12 +136,51 @@ void Xend::release_vtpm(std::uint16_t domid) {
 void Xend::adopt_vtpm(const DomainRecord& record) {
   if (record.config.value("vtpms", Json::array()).empty()) return;
   auto manager = connect_manager(layout_.root);
-  if (!manager) return;
+  if (!manager) {
+    log_.warning("domain " + record.name + ": its vTPM is not attached again: " +
+                 manager.error().message);
+    return;
+  }
+  vtpm_manager_seen_ = manager_identity(layout_.root);
   auto list = manager->call("vtpm.list", Json::object());
   if (!list) return;
   for (const auto& i : list->value("instances", Json::array())) {
-    if (i.value("name", std::string()) == record.name && i.value("domid", Json()) == record.domid) {
-      vtpm_of_domain_[record.domid] = i.value("instance", 0u);
+    if (i.value("name", std::string()) != record.name) continue;
+    const auto instance = i.value("instance", 0u);
+    const Json attached_to = i.value("domid", Json());
+    if (attached_to == record.domid) {
+      vtpm_of_domain_[record.domid] = instance;
+    } else if (attached_to.is_null()) {
+      // The manager started again while this xend was away.
+      if (const std::string why = attach_again(*manager, instance, record.domid); why.empty()) {
+        vtpm_of_domain_[record.domid] = instance;
+        log_.info("domain " + record.name + ": vTPM instance " + std::to_string(instance) +
+                  " attached again");
+      } else {
+        log_.warning("domain " + record.name + ": vTPM instance " + std::to_string(instance) +
+                     " not attached again: " + why);
+      }
+    }
+  }
+}
+
+void Xend::reattach_vtpms_if_manager_restarted() {
+  if (vtpm_of_domain_.empty()) return;
+  const auto now = manager_identity(layout_.root);
+  if (!now || now == vtpm_manager_seen_) return;  // down, or the same manager
+  auto manager = connect_manager(layout_.root);
+  if (!manager) return;  // not answering yet: next tick
+  vtpm_manager_seen_ = now;
+  log_.info("the vTPM manager started again; attaching the domains' instances again");
+  for (const auto& [domid, instance] : vtpm_of_domain_) {
+    const auto record = running_.find(domid);
+    const std::string name = record != running_.end() ? record->second.name : std::to_string(domid);
+    if (const std::string why = attach_again(*manager, instance, domid); why.empty()) {
+      log_.info("domain " + name + ": vTPM instance " + std::to_string(instance) +
+                " attached again");
+    } else {
+      log_.warning("domain " + name + ": vTPM instance " + std::to_string(instance) +
+                   " not attached again: " + why);
     }
   }
 }

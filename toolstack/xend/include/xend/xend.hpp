@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -289,8 +290,15 @@ class Xend {
                                                const Json& config_json);
   // The domain is gone: its instance is detached and stopped (saved).
   void release_vtpm(std::uint16_t domid);
-  // xend started with the domain running: which instance is attached to it.
+  // xend started with the domain running: which instance is attached to it
+  // (attached again if the manager restarted meanwhile).
   void adopt_vtpm(const DomainRecord& record);
+  // The manager's socket is not the one the attachments were made through
+  // (vtpm_managerd started again: its instances run again, detached):
+  // every domain's instance is started if need be and attached again, the
+  // label check included. Called from tick(); one stat() when nothing
+  // changed.
+  void reattach_vtpms_if_manager_restarted();
   RpcResult vtpm_list(const Json& params);
 
   // cpu_weight, cpu_cap and cpus of a configuration, applied to a new domain.
@@ -306,6 +314,9 @@ class Xend {
   std::map<std::uint16_t, DomainRecord> running_;
   std::unique_ptr<devices::DeviceHost> devices_;  // the split-device host (docs/devices.md)
   std::map<std::uint16_t, std::uint32_t> vtpm_of_domain_;  // domid -> attached vTPM instance
+  // The manager's socket (inode, change time) when the attachments above
+  // were last made or checked.
+  std::optional<std::tuple<std::uint64_t, std::int64_t, std::int64_t>> vtpm_manager_seen_;
 };
 
 }  // namespace shype::xend
