@@ -32,6 +32,15 @@
 //                     <file>.next, the MACed manifest and <file> (each synced)
 //                     and increment the platform NV counter (a swtpm here).
 //  PlainSave          its baseline: acm::write_file_atomic of the two files.
+//  RunningInstances   scale: --instances=N instances (default 16 so that the
+//                     smoke run stays short; docs/BENCHMARKS.md uses 200)
+//                     bound and manufactured (first start and stop,
+//                     untimed), then all started from saved state (timed),
+//                     all running at once. Counters: start_ms (mean per
+//                     start), getrandom_us (mean TPM2_GetRandom through each
+//                     one's TCTI, after its TPM2_Startup), private_kib (mean
+//                     private memory of a worker, /proc/<pid>/smaps_rollup)
+//                     and running (how many answered).
 // The manager runs with its platform TPM on a swtpm (SwtpmProcess).
 // Ratios to report: ManagerTcti / BareSwtpmTcti (target <= 1.2),
 // ManagerTcti / InProcessLibtpms, ProtectedLoad / PlainCopy,
@@ -39,8 +48,11 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -376,6 +388,93 @@ void BM_PlainSave(benchmark::State& state) {
 }
 BENCHMARK(BM_PlainSave)->Unit(benchmark::kMicrosecond)->Iterations(200);
 
+
+std::uint32_t g_instances = 16;
+
+// Private memory of a process in KiB (Private_Clean + Private_Dirty of
+// /proc/<pid>/smaps_rollup); 0 if it cannot be read.
+std::uint64_t private_kib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  std::string line;
+  std::uint64_t total = 0;
+  while (std::getline(in, line)) {
+    unsigned long long kib = 0;
+    if (std::sscanf(line.c_str(), "Private_Clean: %llu kB", &kib) == 1 ||
+        std::sscanf(line.c_str(), "Private_Dirty: %llu kB", &kib) == 1) {
+      total += kib;
+    }
+  }
+  return total;
+}
+
+void BM_RunningInstances(benchmark::State& state) {
+  auto& m = ManagedInstance::get();
+  const std::uint32_t n = g_instances;
+  const auto name = [](std::uint32_t i) { return "scale-" + std::to_string(i); };
+  for (auto _ : state) {
+    // Bound, and manufactured by a first start (EK, certificates), untimed.
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (!m.manager.call("vtpm.create", {{"name", name(i)}}) ||
+          !m.manager.call("vtpm.start", {{"ref", name(i)}}) ||
+          !m.manager.call("vtpm.stop", {{"ref", name(i)}})) {
+        state.SkipWithError("could not prepare the instances");
+        return;
+      }
+    }
+    std::vector<std::pair<int, std::string>> workers;  // pid, TCTI
+    const auto begin = std::chrono::steady_clock::now();
+    for (std::uint32_t i = 0; i < n; ++i) {
+      auto started = m.manager.call("vtpm.start", {{"ref", name(i)}});
+      if (!started) {
+        state.SkipWithError(("start " + std::to_string(i) + " failed: " + started.error().message).c_str());
+        return;
+      }
+      workers.emplace_back((*started).value("pid", 0), (*started)["tcti"].get<std::string>());
+    }
+    const double start_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    state.SetIterationTime(start_s);
+
+    // All running at once: each one answers through its own socket.
+    double getrandom_s = 0;
+    std::uint64_t kib = 0;
+    std::uint32_t answered = 0;
+    for (const auto& [pid, tcti] : workers) {
+      Tcti t(tcti);
+      t.call(kStartup.data(), kStartup.size());
+      const auto t0 = std::chrono::steady_clock::now();
+      if (t.call(kGetRandom.data(), kGetRandom.size()) >= 10) ++answered;
+      getrandom_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      kib += private_kib(pid);
+    }
+    state.counters["running"] = answered;
+    state.counters["start_ms"] = start_s * 1e3 / n;
+    state.counters["getrandom_us"] = getrandom_s * 1e6 / n;
+    state.counters["private_kib"] = static_cast<double>(kib) / n;
+
+    for (std::uint32_t i = 0; i < n; ++i) {
+      (void)m.manager.call("vtpm.stop", {{"ref", name(i)}});
+      (void)m.manager.call("vtpm.delete", {{"ref", name(i)}});
+    }
+  }
+}
+BENCHMARK(BM_RunningInstances)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(1);
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    if (i > 0 && std::strncmp(argv[i], "--instances=", 12) == 0) {
+      g_instances = static_cast<std::uint32_t>(std::strtoul(argv[i] + 12, nullptr, 10));
+      if (g_instances == 0) g_instances = 1;
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  int count = static_cast<int>(rest.size());
+  benchmark::Initialize(&count, rest.data());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
