@@ -43,44 +43,25 @@ int serve(const shype::vtpm::Layout& layout, shype::daemon::ReadyReport& report)
   std::error_code ec;
   fs::create_directories(layout.run_dir, ec);
   auto lock = shype::daemon::InstanceLock::acquire(id);
-  if (!lock) {
-    report.failed(lock.error().message);
-    if (report.foreground()) shype::daemon::say(id, lock.error().message);
-    return 1;
-  }
+  if (!lock) return shype::daemon::fail_start(id, report, lock.error().message);
   shype::vtpm::LogFile log(layout.log, report.foreground());
   log.write("starting under " + layout.root.string());
   // SIGCHLD (a worker exited) and the stop signals arrive on one descriptor.
-  sigset_t signals;
-  ::sigemptyset(&signals);
-  ::sigaddset(&signals, SIGTERM);
-  ::sigaddset(&signals, SIGINT);
-  ::sigaddset(&signals, SIGCHLD);
-  ::sigprocmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  const int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  const int signal_fd = shype::daemon::stop_signal_fd(true);
 
   shype::vtpm::Manager manager(layout, [&log](std::string_view text) { log.write(text); });
-  if (auto opened = manager.open(); !opened) {
-    log.write("error: " + opened.error().to_string());
-    report.failed(opened.error().to_string());
-    if (report.foreground()) shype::daemon::say(id, opened.error().to_string());
-    return 1;
-  }
+  const auto failed = [&](const std::string& why) {
+    log.write("error: " + why);
+    return shype::daemon::fail_start(id, report, why);
+  };
+  if (auto opened = manager.open(); !opened) return failed(opened.error().to_string());
   auto listener = shype::rpc::listen_unix(layout.socket);
-  if (!listener) {
-    log.write("error: " + listener.error());
-    report.failed(listener.error());
-    return 1;
-  }
+  if (!listener) return failed(listener.error());
   if (auto written = shype::daemon::write_pid(id); !written) {
-    report.failed(written.error().to_string());
-    return 1;
+    return failed(written.error().to_string());
   }
   log.write("serving vtpmctl on " + layout.socket.string());
-  report.ready();
-  if (report.foreground())
-    shype::daemon::say(id, "running (pid " + std::to_string(::getpid()) + ")");
+  shype::daemon::announce_running(id, report);
 
   shype::rpc::ClientSet clients;
   const uid_t server_uid = ::geteuid();
@@ -108,8 +89,7 @@ int serve(const shype::vtpm::Layout& layout, shype::daemon::ReadyReport& report)
   log.write("stopping: saving and stopping the running instances");
   manager.shutdown();
   ::close(*listener);
-  ::unlink(layout.socket.c_str());
-  ::unlink(layout.pid.c_str());
+  shype::daemon::remove_run_files(id);
   log.write("stopped");
   return 0;
 }

@@ -332,20 +332,12 @@ int serve(const Layout& layout, const std::string& listen, shype::daemon::ReadyR
   fs::create_directories(layout.run_dir, ec);
   auto lock = shype::daemon::InstanceLock::acquire(id);
   const auto failed = [&](const std::string& why) {
-    report.failed(why);
-    if (report.foreground()) shype::daemon::say(id, why);
-    return 1;
+    return shype::daemon::fail_start(id, report, why);
   };
   if (!lock) return failed(lock.error().message);
   shype::vtpm::LogFile log(paths.log, report.foreground());
   log.write("starting under " + layout.root.string());
-  sigset_t signals;
-  ::sigemptyset(&signals);
-  ::sigaddset(&signals, SIGTERM);
-  ::sigaddset(&signals, SIGINT);
-  ::sigprocmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  const int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  const int signal_fd = shype::daemon::stop_signal_fd();
 
   fs::create_directories(paths.dir, ec);
   ::chmod(paths.dir.c_str(), 0700);
@@ -363,9 +355,7 @@ int serve(const Layout& layout, const std::string& listen, shype::daemon::ReadyR
   peerd.fingerprint_ = tls_identity->fingerprint;
   log.write("listening for peers on " + listen + " (port " + std::to_string(tcp->second) +
             "), certificate " + tls_identity->fingerprint);
-  report.ready();
-  if (report.foreground())
-    shype::daemon::say(id, "running (pid " + std::to_string(::getpid()) + ")");
+  shype::daemon::announce_running(id, report);
 
   shype::rpc::ClientSet clients;
   const uid_t server_uid = ::geteuid();
@@ -394,8 +384,7 @@ int serve(const Layout& layout, const std::string& listen, shype::daemon::ReadyR
   }
   ::close(tcp->first);
   ::close(*local);
-  ::unlink(paths.socket.c_str());
-  ::unlink(paths.pid.c_str());
+  shype::daemon::remove_run_files(id);
   log.write("stopped");
   return 0;
 }

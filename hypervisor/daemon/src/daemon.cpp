@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -68,6 +69,33 @@ bool wait_exit(int pidfd, std::chrono::milliseconds limit) {
 
 void say(const Identity& id, const std::string& text) {
   std::fprintf(stderr, "%s: %s\n", id.name.c_str(), text.c_str());
+}
+
+int fail_start(const Identity& id, ReadyReport& report, const std::string& why) {
+  report.failed(why);
+  if (report.foreground()) say(id, why);
+  return 1;
+}
+
+void announce_running(const Identity& id, ReadyReport& report) {
+  report.ready();
+  if (report.foreground()) say(id, "running (pid " + std::to_string(::getpid()) + ")");
+}
+
+int stop_signal_fd(bool children) {
+  sigset_t signals;
+  ::sigemptyset(&signals);
+  ::sigaddset(&signals, SIGTERM);
+  ::sigaddset(&signals, SIGINT);
+  if (children) ::sigaddset(&signals, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  return ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+void remove_run_files(const Identity& id) {
+  ::unlink(id.socket.c_str());
+  ::unlink(id.pid.c_str());
 }
 
 acm::Result<InstanceLock> InstanceLock::acquire(const Identity& id) {

@@ -39,44 +39,26 @@ bool answers(const shype::xend::Layout& layout) {
 int serve(const shype::xend::Layout& layout, shype::daemon::ReadyReport& report) {
   const auto id = identity(layout);
   auto lock = shype::daemon::InstanceLock::acquire(id);
-  if (!lock) {
-    report.failed(lock.error().message);
-    if (report.foreground()) shype::daemon::say(id, lock.error().message);
-    return 1;
-  }
+  if (!lock) return shype::daemon::fail_start(id, report, lock.error().message);
   std::error_code ec;
   fs::create_directories(layout.log.parent_path(), ec);
   fs::create_directories(layout.run_dir, ec);
   shype::hv::Log log(layout.log, report.foreground());
   log.info("starting under " + layout.root.string());
   shype::xend::Xend xend(layout, log);
-  if (auto started = xend.start(); !started) {
-    log.error(started.error().to_string());
-    report.failed(started.error().to_string());
-    if (report.foreground()) shype::daemon::say(id, started.error().to_string());
-    return 1;
-  }
+  const auto failed = [&](const std::string& why) {
+    log.error(why);
+    return shype::daemon::fail_start(id, report, why);
+  };
+  if (auto started = xend.start(); !started) return failed(started.error().to_string());
   auto listener = shype::rpc::listen_unix(layout.socket);
-  if (!listener) {
-    log.error(listener.error());
-    report.failed(listener.error());
-    return 1;
-  }
-  sigset_t signals;
-  ::sigemptyset(&signals);
-  ::sigaddset(&signals, SIGTERM);
-  ::sigaddset(&signals, SIGINT);
-  ::sigprocmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  const int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (!listener) return failed(listener.error());
+  const int signal_fd = shype::daemon::stop_signal_fd();
   if (auto written = shype::daemon::write_pid(id); !written) {
-    log.error(written.error().to_string());
-    report.failed(written.error().to_string());
-    return 1;
+    return failed(written.error().to_string());
   }
   log.info("serving xm on " + layout.socket.string());
-  report.ready();
-  if (report.foreground()) shype::daemon::say(id, "running (pid " + std::to_string(::getpid()) + ")");
+  shype::daemon::announce_running(id, report);
 
   shype::rpc::ClientSet clients;
   const uid_t server_uid = ::geteuid();
@@ -113,8 +95,7 @@ int serve(const shype::xend::Layout& layout, shype::daemon::ReadyReport& report)
   }
   log.info("stopping");
   ::close(*listener);
-  ::unlink(layout.socket.c_str());
-  ::unlink(layout.pid.c_str());
+  shype::daemon::remove_run_files(id);
   return 0;
 }
 

@@ -28,6 +28,19 @@ struct Identity {
 // Prints "<name>: <text>" on stderr.
 void say(const Identity& id, const std::string& text);
 
+// --- inside a starting daemon's `serve` ---
+class ReadyReport;
+// A start that cannot go on: reported to the waiting `start`, said on
+// stderr in the foreground. Returns 1, the daemon's exit status.
+int fail_start(const Identity& id, ReadyReport& report, const std::string& why);
+// The daemon serves: reported, and "running (pid N)" in the foreground.
+void announce_running(const Identity& id, ReadyReport& report);
+// Blocks SIGTERM and SIGINT (and SIGCHLD with `children`) and returns a
+// non-blocking signalfd for them; SIGPIPE is ignored. -1 on failure.
+[[nodiscard]] int stop_signal_fd(bool children = false);
+// A daemon that stops removes its socket and pid file.
+void remove_run_files(const Identity& id);
+
 // The held instance lock (closing it releases the lock).
 class InstanceLock {
  public:
