@@ -3,6 +3,7 @@
 // stopped by pid at the end of every test (also on failure), and its workers
 // die with it (PR_SET_PDEATHSIG). Every wait is bounded (run_process).
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -193,6 +194,87 @@ TEST_F(VtpmManagerE2E, PcrsAndNvSurviveStopStartAndManagerRestart) {
   auto gone = ctl({"tcti", "web"});
   EXPECT_EQ(gone.exit_code, 1);
   EXPECT_EQ(gone.err, "vtpmctl: no vTPM instance is bound to a domain named or with uuid 'web'\n");
+}
+
+// The instance quotes its own PCRs with tpm2-tools, as a researcher's
+// verifier would ask it: an EK, an AK under it, a quote of PCR 16 over a
+// nonce, checked by tpm2_checkquote against the AK; the same quote with
+// another nonce fails the check. After a manager restart the instance
+// still quotes the extended PCR 16.
+TEST_F(VtpmManagerE2E, InstanceQuotesItsPcrsWithTpm2Tools) {
+  for (const char* t :
+       {"tpm2_createek", "tpm2_createak", "tpm2_quote", "tpm2_checkquote", "tpm2_flushcontext"}) {
+    if (!on_path(t)) GTEST_SKIP() << t << " is not installed";
+  }
+  ASSERT_EQ(managerd("start").exit_code, 0);
+  ASSERT_EQ(ctl({"create", "web"}).exit_code, 0);
+  const std::string t = started_and_extended("web");
+  const fs::path dir = root_ / "quote";
+  fs::create_directories(dir);
+  const auto at = [&](const char* f) { return (dir / f).string(); };
+  // No resource manager sits in front of the instance (the swtpm TCTI talks
+  // to it directly), so each tool's transient objects are flushed after it,
+  // as on a bare TPM.
+  const auto flushed = [&] {
+    const auto f = tool("tpm2_flushcontext", {"-t"}, t);
+    EXPECT_EQ(f.exit_code, 0) << f.err;
+  };
+  auto r = tool("tpm2_createek", {"-c", at("ek.ctx"), "-G", "rsa", "-u", at("ek.pub")}, t);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  flushed();
+  r = tool("tpm2_createak", {"-C", at("ek.ctx"), "-c", at("ak.ctx"), "-G", "rsa", "-g", "sha256",
+                             "-s", "rsassa", "-u", at("ak.pem"), "-f", "pem", "-n", at("ak.name")},
+           t);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  flushed();
+  const auto quote = [&](const std::string& nonce) {
+    return tool("tpm2_quote", {"-c", at("ak.ctx"), "-l", "sha256:16", "-q", nonce, "-m",
+                               at("quote.msg"), "-s", at("quote.sig"), "-o", at("quote.pcrs"),
+                               "-g", "sha256"},
+                t);
+  };
+  const auto check = [&](const std::string& nonce) {
+    return run_process({*on_path("tpm2_checkquote"), "-u", at("ak.pem"), "-m", at("quote.msg"),
+                        "-s", at("quote.sig"), "-f", at("quote.pcrs"), "-g", "sha256", "-q",
+                        nonce},
+                       std::chrono::seconds(15));
+  };
+  r = quote("5a17e1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = check("5a17e1");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  // The quoted PCR 16 is the extended value.
+  std::string expected = std::string(kPcrExtended).substr(2);
+  std::transform(expected.begin(), expected.end(), expected.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string shown = r.out;
+  std::transform(shown.begin(), shown.end(), shown.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  EXPECT_NE(shown.find(expected), std::string::npos) << r.out;
+  r = check("000000");
+  EXPECT_NE(r.exit_code, 0) << "a quote checked against another nonce: " << r.out;
+
+  // The AK lives only in this session's context files: after a manager
+  // restart the instance is the same TPM (same EK), so a new AK quotes
+  // the same PCR 16.
+  ASSERT_EQ(managerd("restart").exit_code, 0);
+  r = tool("tpm2_createek", {"-c", at("ek2.ctx"), "-G", "rsa", "-u", at("ek2.pub")}, t);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  flushed();
+  EXPECT_EQ(contents(dir / "ek.pub"), contents(dir / "ek2.pub"));
+  r = tool("tpm2_createak", {"-C", at("ek2.ctx"), "-c", at("ak.ctx"), "-G", "rsa", "-g",
+                             "sha256", "-s", "rsassa", "-u", at("ak.pem"), "-f", "pem", "-n",
+                             at("ak.name")},
+           t);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  flushed();
+  ASSERT_EQ(quote("0badc0de").exit_code, 0);
+  r = check("0badc0de");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  shown = r.out;
+  std::transform(shown.begin(), shown.end(), shown.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  EXPECT_NE(shown.find(expected), std::string::npos) << r.out;
 }
 
 TEST_F(VtpmManagerE2E, CrashedWorkerLeavesOthersRunningAndRestartsFromSavedState) {
