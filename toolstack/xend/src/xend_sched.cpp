@@ -166,13 +166,27 @@ RpcResult Xend::restore_image(int image_fd, const xc::SaveImageInfo& image_info,
   std::optional<RecordedDevices> recorded;
   if (record.contains("attached_disks") || record.contains("attached_vifs")) {
     recorded.emplace();
-    if (record.contains("attached_disks") && record["attached_disks"].is_array()) {
-      for (const auto& d : record["attached_disks"]) {
-        if (d.is_string()) recorded->disks.push_back(d.get<std::string>());
+    std::size_t damaged = 0;
+    if (record.contains("attached_disks")) {
+      const Json& disks = record["attached_disks"];
+      if (!disks.is_array()) ++damaged;
+      for (const auto& d : disks.is_array() ? disks : Json::array()) {
+        if (d.is_string()) {
+          recorded->disks.push_back(d.get<std::string>());
+        } else {
+          ++damaged;
+        }
       }
     }
     if (record.contains("attached_vifs")) {
-      recorded->vifs = attached_vifs_from_json(record["attached_vifs"]);
+      const Json& vifs = record["attached_vifs"];
+      recorded->vifs = attached_vifs_from_json(vifs);
+      const std::size_t listed = vifs.is_array() ? vifs.size() : 1;
+      damaged += listed - recorded->vifs.size();
+    }
+    if (damaged != 0) {
+      log_.warning("restore " + file + ": " + std::to_string(damaged) +
+                   " damaged device entries in the image are left out");
     }
   }
   if (auto attached = attach_devices(*domid, info->name, restored_config,

@@ -67,6 +67,17 @@ std::string attach_again(rpc::Client& manager, std::uint32_t instance, std::uint
   return {};
 }
 
+// Logs how attach_again went for a domain.
+void log_attach_again(hv::Log& log, const std::string& domain, std::uint32_t instance,
+                      const std::string& why) {
+  const std::string what = "domain " + domain + ": vTPM instance " + std::to_string(instance);
+  if (why.empty()) {
+    log.info(what + " attached again");
+  } else {
+    log.warning(what + " not attached again: " + why);
+  }
+}
+
 }  // namespace
 
 acm::Status Xend::attach_config_vtpm(std::uint16_t domid, const std::string& name,
@@ -152,14 +163,9 @@ void Xend::adopt_vtpm(const DomainRecord& record) {
       vtpm_of_domain_[record.domid] = instance;
     } else if (attached_to.is_null()) {
       // The manager started again while this xend was away.
-      if (const std::string why = attach_again(*manager, instance, record.domid); why.empty()) {
-        vtpm_of_domain_[record.domid] = instance;
-        log_.info("domain " + record.name + ": vTPM instance " + std::to_string(instance) +
-                  " attached again");
-      } else {
-        log_.warning("domain " + record.name + ": vTPM instance " + std::to_string(instance) +
-                     " not attached again: " + why);
-      }
+      const std::string why = attach_again(*manager, instance, record.domid);
+      if (why.empty()) vtpm_of_domain_[record.domid] = instance;
+      log_attach_again(log_, record.name, instance, why);
     }
   }
 }
@@ -175,13 +181,7 @@ void Xend::reattach_vtpms_if_manager_restarted() {
   for (const auto& [domid, instance] : vtpm_of_domain_) {
     const auto record = running_.find(domid);
     const std::string name = record != running_.end() ? record->second.name : std::to_string(domid);
-    if (const std::string why = attach_again(*manager, instance, domid); why.empty()) {
-      log_.info("domain " + name + ": vTPM instance " + std::to_string(instance) +
-                " attached again");
-    } else {
-      log_.warning("domain " + name + ": vTPM instance " + std::to_string(instance) +
-                   " not attached again: " + why);
-    }
+    log_attach_again(log_, name, instance, attach_again(*manager, instance, domid));
   }
 }
 
